@@ -1,0 +1,29 @@
+"""Notify: the run report (after Analyze) and the run summary (at the end) to SNS and Slack."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.notify import report_message, send, summary_message
+from endpoint_optimizer.observability import logger, metrics, tracer
+from endpoint_optimizer.requests import NotifyRequest, ReportRequest
+from endpoint_optimizer.settings import NotifySettings
+
+settings = NotifySettings.from_env()
+clients = Clients()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=NotifyRequest)
+def handler(event: NotifyRequest, context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, ReportRequest):
+        message = report_message(event.plan, event.actions, event.deferred)
+    else:
+        message = summary_message(event.plan, event.results, event.deferred)
+    webhook_url = parameters.get_secret(settings.slack_webhook_secret_arn, max_age=300)
+    send(clients.sns, settings.topic_arn, webhook_url, message)
+    return {"subject": message.subject, "text": message.text}

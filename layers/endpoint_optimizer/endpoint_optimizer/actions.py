@@ -1,0 +1,230 @@
+"""Changes to endpoints, each with a snapshot first and a way back.
+
+`park`: snapshot (config, tags, scalable targets) -> deregister scalable targets -> DeleteEndpoint,
+keeping the endpoint config and the model. `restore`: CreateEndpoint with the same name and config,
+then re-register the scalable targets. A failure half-way leaves the endpoint serving (targets are
+re-registered) or parked with a snapshot that restores it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from endpoint_optimizer.inventory import variant_resource_id
+from endpoint_optimizer.ledger import StateTable
+from endpoint_optimizer.models import (
+    Action,
+    ActionResult,
+    LedgerEntry,
+    ProposedAction,
+    ScalableTarget,
+    Snapshot,
+    Variant,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_sagemaker import SageMakerClient
+
+
+class ActionRefused(RuntimeError):
+    """The endpoint changed since the scan in a way that makes the action unsafe; nothing was touched."""
+
+
+class RestoreFailed(RuntimeError):
+    pass
+
+
+def _is_missing(error: ClientError) -> bool:
+    message = error.response.get("Error", {}).get("Message", "")
+    return (
+        error.response.get("Error", {}).get("Code") == "ValidationException" and "Could not find" in message
+    )
+
+
+def take_snapshot(
+    sagemaker: SageMakerClient, autoscaling: ApplicationAutoScalingClient, endpoint_name: str, now: datetime
+) -> tuple[Snapshot, dict[str, Any]]:
+    described = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=described["EndpointArn"])["Tags"]}
+    variants = [
+        Variant(name=item["VariantName"], instance_count=int(item.get("CurrentInstanceCount", 0)))
+        for item in described.get("ProductionVariants", [])
+    ]
+    resource_ids = [variant_resource_id(endpoint_name, variant.name) for variant in variants]
+    targets: list[ScalableTarget] = []
+    if resource_ids:
+        paginator = autoscaling.get_paginator("describe_scalable_targets")
+        for page in paginator.paginate(ServiceNamespace="sagemaker", ResourceIds=resource_ids):
+            targets.extend(
+                ScalableTarget(
+                    resource_id=item["ResourceId"],
+                    scalable_dimension=item["ScalableDimension"],
+                    min_capacity=item["MinCapacity"],
+                    max_capacity=item["MaxCapacity"],
+                )
+                for item in page["ScalableTargets"]
+            )
+    snapshot = Snapshot(
+        endpoint_name=endpoint_name,
+        taken_at=now,
+        config_name=described["EndpointConfigName"],
+        tags=tags,
+        scalable_targets=targets,
+        variants=variants,
+    )
+    return snapshot, dict(described)
+
+
+def _register(autoscaling: ApplicationAutoScalingClient, targets: list[ScalableTarget]) -> None:
+    for target in targets:
+        autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=target.resource_id,
+            ScalableDimension=target.scalable_dimension,  # type: ignore[arg-type]
+            MinCapacity=target.min_capacity,
+            MaxCapacity=target.max_capacity,
+        )
+
+
+def park(
+    sagemaker: SageMakerClient,
+    autoscaling: ApplicationAutoScalingClient,
+    table: StateTable,
+    action: ProposedAction,
+    *,
+    skip_tag_key: str,
+    approved_by: str | None,
+    now: datetime,
+) -> ActionResult:
+    finding = action.finding
+    name = finding.endpoint_name
+    try:
+        snapshot, described = take_snapshot(sagemaker, autoscaling, name, now)
+    except ClientError as error:
+        if _is_missing(error) and table.latest_snapshot(name) is not None:
+            # A retry after the delete already went through: the endpoint is parked, nothing to do.
+            return ActionResult(
+                endpoint_name=name,
+                action=Action.PARK,
+                outcome="applied",
+                estimated_monthly_savings_usd=finding.estimated_monthly_savings_usd,
+                detail="already parked",
+            )
+        raise
+    # Re-check what the scan saw: a person may have opted out or started using it since.
+    if snapshot.tags.get(skip_tag_key, "").strip().lower() == "true":
+        raise ActionRefused(f"{name} is tagged {skip_tag_key}=true now; left alone")
+    if described["EndpointStatus"] != "InService":
+        raise ActionRefused(f"{name} is {described['EndpointStatus']} now, not InService; left alone")
+
+    table.put_snapshot(snapshot)  # the way back is stored before anything changes
+    deregistered: list[ScalableTarget] = []
+    try:
+        for target in snapshot.scalable_targets:
+            autoscaling.deregister_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=target.resource_id,
+                ScalableDimension=target.scalable_dimension,  # type: ignore[arg-type]
+            )
+            deregistered.append(target)
+        sagemaker.delete_endpoint(EndpointName=name)
+    except Exception:
+        _register(autoscaling, deregistered)  # roll back: the endpoint keeps serving as before
+        raise
+
+    _verify_gone(sagemaker, name)
+    config_kept = sagemaker.describe_endpoint_config(EndpointConfigName=snapshot.config_name)
+    table.put_ledger_entry(
+        LedgerEntry(
+            endpoint_name=name,
+            recorded_at=now,
+            action=Action.PARK,
+            outcome="applied",
+            approved_by=approved_by,
+            monthly_cost_before_usd=finding.current_monthly_cost_usd,
+            monthly_cost_after_usd=0.0 if finding.current_monthly_cost_usd is not None else None,
+            detail=f"deleted endpoint; kept config {config_kept['EndpointConfigName']}; "
+            f"deregistered {len(deregistered)} scalable target(s)",
+        )
+    )
+    return ActionResult(
+        endpoint_name=name,
+        action=Action.PARK,
+        outcome="applied",
+        estimated_monthly_savings_usd=finding.estimated_monthly_savings_usd,
+        detail=f"parked; restore with: endpoint-optimizer restore {name}",
+    )
+
+
+def _verify_gone(sagemaker: SageMakerClient, name: str) -> None:
+    try:
+        status = sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"]
+    except ClientError as error:
+        if _is_missing(error):
+            return
+        raise
+    if status != "Deleting":
+        raise RuntimeError(f"{name} is still {status} after DeleteEndpoint")
+
+
+def restore(
+    sagemaker: SageMakerClient,
+    autoscaling: ApplicationAutoScalingClient,
+    table: StateTable,
+    endpoint_name: str,
+    *,
+    now: datetime,
+    restored_by: str | None = None,
+    wait: bool = True,
+) -> Snapshot:
+    """Bring a parked endpoint back with the same name, config, tags and scalable targets."""
+    snapshot = table.latest_snapshot(endpoint_name)
+    if snapshot is None:
+        raise RestoreFailed(f"no snapshot for {endpoint_name}: it was not parked by endpoint-optimizer")
+    try:
+        status = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"]
+        raise RestoreFailed(f"{endpoint_name} exists already (status {status}); nothing to restore")
+    except ClientError as error:
+        if not _is_missing(error):
+            raise
+    sagemaker.create_endpoint(
+        EndpointName=endpoint_name,
+        EndpointConfigName=snapshot.config_name,
+        Tags=[{"Key": k, "Value": v} for k, v in snapshot.tags.items() if not k.startswith("aws:")],
+    )
+    if wait:
+        sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=endpoint_name)
+    _register(autoscaling, snapshot.scalable_targets)
+    table.put_ledger_entry(
+        LedgerEntry(
+            endpoint_name=endpoint_name,
+            recorded_at=now,
+            action="restore",
+            outcome="restored",
+            approved_by=restored_by,
+            detail=f"recreated from config {snapshot.config_name} (snapshot {snapshot.taken_at.isoformat()}); "
+            f"re-registered {len(snapshot.scalable_targets)} scalable target(s)",
+        )
+    )
+    return snapshot
+
+
+def apply_action(
+    sagemaker: SageMakerClient,
+    autoscaling: ApplicationAutoScalingClient,
+    table: StateTable,
+    action: ProposedAction,
+    *,
+    skip_tag_key: str,
+    approved_by: str | None,
+    now: datetime,
+) -> ActionResult:
+    if action.finding.action == Action.PARK:
+        return park(
+            sagemaker, autoscaling, table, action, skip_tag_key=skip_tag_key, approved_by=approved_by, now=now
+        )
+    raise ActionRefused(f"action {action.finding.action.value} cannot be applied yet (report only)")

@@ -1,0 +1,146 @@
+"""Human approval: a Slack card per action, and the click that resumes (or rejects) the workflow.
+
+The task token never leaves DynamoDB. A click is accepted once: the approval moves pending ->
+approved/rejected with a conditional write before Step Functions hears of it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import parse_qs
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from endpoint_optimizer import slack
+from endpoint_optimizer.ledger import ApprovalAlreadyDecided, ApprovalExpired, ApprovalNotFound, StateTable
+from endpoint_optimizer.models import Approval, ApprovalState, ProposedAction
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+# Step Functions error name the workflow catches to record a rejection (statemachines/optimize.asl.json).
+REJECTED_ERROR = "ApprovalRejected"
+
+
+def new_approval_id() -> str:
+    return secrets.token_urlsafe(9)  # 12 characters, 72 random bits: opaque and short for a button value
+
+
+def request_approval(
+    table: StateTable, webhook_url: str, action: ProposedAction, *, task_token: str, now: datetime
+) -> Approval:
+    approval = Approval(
+        approval_id=new_approval_id(),
+        task_token=task_token,
+        action_id=action.action_id,
+        finding=action.finding,
+        state=ApprovalState.PENDING,
+        requested_at=now,
+        expires_at=now + timedelta(seconds=action.approval_timeout_seconds),
+    )
+    table.put_approval(approval)  # before the card: a button must never point at a missing approval
+    finding = action.finding
+    slack.post(
+        webhook_url,
+        text=f"Approve {finding.action.value} of {finding.endpoint_name}? "
+        f"Saves {slack.usd(finding.estimated_monthly_savings_usd)} a month.",
+        blocks=slack.approval_card(finding, approval.approval_id, approval.expires_at),
+    )
+    return approval
+
+
+class _SlackUser(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    username: str | None = None
+
+
+class _SlackAction(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    action_id: Literal["approve", "reject"]
+    value: str
+
+
+class BlockActions(BaseModel):
+    """The part of Slack's `block_actions` interaction payload this app relies on."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["block_actions"]
+    user: _SlackUser
+    actions: list[_SlackAction]
+    response_url: str | None = None
+
+
+@dataclass(frozen=True)
+class InteractionOutcome:
+    status: HTTPStatus
+    message: str
+    approval: Approval | None = None
+
+
+def parse_interaction(body: str) -> BlockActions:
+    """Slack posts `payload=<url-encoded JSON>` as application/x-www-form-urlencoded."""
+    payload = parse_qs(body, strict_parsing=False).get("payload")
+    if not payload:
+        raise ValueError("no payload field in the request body")
+    parsed = BlockActions.model_validate(json.loads(payload[0]))
+    if len(parsed.actions) != 1:
+        raise ValueError(f"expected one action, got {len(parsed.actions)}")
+    return parsed
+
+
+def handle_click(
+    table: StateTable,
+    stepfunctions: SFNClient,
+    interaction: BlockActions,
+    *,
+    approver_ids: list[str],
+    now: datetime,
+) -> InteractionOutcome:
+    click = interaction.actions[0]
+    user_id = interaction.user.id
+    if user_id not in approver_ids:
+        return InteractionOutcome(HTTPStatus.FORBIDDEN, f"<@{user_id}> is not an approver for this app")
+    verdict = ApprovalState.APPROVED if click.action_id == slack.APPROVE else ApprovalState.REJECTED
+    try:
+        approval = table.decide_approval(click.value, verdict, user_id=user_id, now=now)
+    except ApprovalNotFound:
+        return InteractionOutcome(HTTPStatus.NOT_FOUND, "unknown approval")
+    except ApprovalAlreadyDecided as error:
+        return InteractionOutcome(HTTPStatus.CONFLICT, str(error))
+    except ApprovalExpired as error:
+        return InteractionOutcome(HTTPStatus.GONE, str(error))
+
+    if verdict == ApprovalState.APPROVED:
+        stepfunctions.send_task_success(
+            taskToken=approval.task_token,
+            output=json.dumps({"approval_id": approval.approval_id, "approved_by": user_id}),
+        )
+        message = f"Approved by <@{user_id}>: applying {approval.finding.action.value}."
+    else:
+        stepfunctions.send_task_failure(
+            taskToken=approval.task_token, error=REJECTED_ERROR, cause=f"rejected in Slack by {user_id}"
+        )
+        message = f"Rejected by <@{user_id}>: {approval.finding.endpoint_name} is left as it is."
+    return InteractionOutcome(HTTPStatus.OK, message, approval)
+
+
+def invalid_request(reason: str) -> InteractionOutcome:
+    return InteractionOutcome(HTTPStatus.BAD_REQUEST, reason)
+
+
+__all__ = [
+    "REJECTED_ERROR",
+    "BlockActions",
+    "InteractionOutcome",
+    "ValidationError",
+    "handle_click",
+    "invalid_request",
+    "parse_interaction",
+    "request_approval",
+]

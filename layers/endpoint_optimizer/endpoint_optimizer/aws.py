@@ -1,0 +1,78 @@
+"""The one botocore configuration every client uses, and the client factory.
+
+Adaptive retry mode adds client-side rate limiting on top of exponential back-off, so a throttled
+API (SageMaker, CloudWatch) slows the scan down instead of failing it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_sts import STSClient
+
+BOTO_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 10},
+    connect_timeout=5,
+    read_timeout=30,
+    user_agent_extra="sagemaker-endpoint-optimizer/0.1",
+)
+
+
+class Clients:
+    """Typed clients from one session; handlers build it once per cold start and pass it down."""
+
+    def __init__(self, session: boto3.Session | None = None, region: str | None = None) -> None:
+        self._session = session or boto3.Session()
+        self._region = region
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def region(self) -> str:
+        return self._region or self._session.region_name or ""
+
+    def _client(self, service: str) -> Any:
+        if service not in self._cache:
+            self._cache[service] = self._session.client(
+                service,  # type: ignore[call-overload]
+                region_name=self._region,
+                config=BOTO_CONFIG,
+            )
+        return self._cache[service]
+
+    @property
+    def sagemaker(self) -> SageMakerClient:
+        return self._client("sagemaker")  # type: ignore[no-any-return]
+
+    @property
+    def cloudwatch(self) -> CloudWatchClient:
+        return self._client("cloudwatch")  # type: ignore[no-any-return]
+
+    @property
+    def autoscaling(self) -> ApplicationAutoScalingClient:
+        return self._client("application-autoscaling")  # type: ignore[no-any-return]
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        return self._client("dynamodb")  # type: ignore[no-any-return]
+
+    @property
+    def sns(self) -> SNSClient:
+        return self._client("sns")  # type: ignore[no-any-return]
+
+    @property
+    def stepfunctions(self) -> SFNClient:
+        return self._client("stepfunctions")  # type: ignore[no-any-return]
+
+    @property
+    def sts(self) -> STSClient:
+        return self._client("sts")  # type: ignore[no-any-return]

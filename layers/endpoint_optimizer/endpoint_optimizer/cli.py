@@ -1,0 +1,164 @@
+"""`endpoint-optimizer`: read-only scans of a real account from a laptop, restore, and the embedded demo.
+
+Uses the default boto3 credential chain (profiles, SSO, environment), so it also honours
+AWS_ENDPOINT_URL for emulated AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from endpoint_optimizer.actions import RestoreFailed, restore
+from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.decisions import analyze
+from endpoint_optimizer.ledger import StateTable
+from endpoint_optimizer.models import Plan
+from endpoint_optimizer.plan import write_plan
+from endpoint_optimizer.pricing import bundled_price_book
+from endpoint_optimizer.scan import scan_region
+from endpoint_optimizer.settings import Policy
+from endpoint_optimizer.slack import usd
+
+TABLE_ENV = "ENDPOINT_OPTIMIZER_TABLE"
+
+
+def _session(args: argparse.Namespace) -> boto3.Session:
+    return boto3.Session(profile_name=args.profile, region_name=args.region)
+
+
+def render_plan(plan: Plan, out: TextIO) -> None:
+    rows = [("ENDPOINT", "ACTION", "COST/MONTH", "SAVES/MONTH", "WHY")]
+    for finding in sorted(plan.findings, key=lambda f: (f.action.value == "none", f.endpoint_name)):
+        rows.append(
+            (
+                finding.endpoint_name,
+                finding.action.value,
+                usd(finding.current_monthly_cost_usd),
+                usd(finding.estimated_monthly_savings_usd),
+                finding.reasons[0] if finding.reasons else "",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        out.write("  ".join(cells) + "  " + row[4] + "\n")
+    savings = sum(f.estimated_monthly_savings_usd or 0 for f in plan.findings)
+    out.write(f"\n{len(plan.findings)} endpoint(s) in {plan.region}; {usd(savings)} a month to save.\n")
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    session = _session(args)
+    clients = Clients(session, region=session.region_name)
+    if not clients.region:
+        print("error: no region: pass --region or set AWS_REGION / a profile region", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    account_id = clients.sts.get_caller_identity()["Account"]
+    snapshot = scan_region(clients, account_id=account_id, lookback_days=args.lookback_days, now=now)
+    policy = Policy(
+        MODE="report",
+        LOOKBACK_DAYS=args.lookback_days,
+        GRACE_DAYS=args.grace_days,
+        SKIP_TAG_KEY=args.skip_tag_key,
+        MAX_ACTIONS_PER_RUN=0,
+        APPROVAL_TIMEOUT_HOURS=24,
+    )
+    plan = analyze(snapshot, bundled_price_book(), policy, now, run_id="cli").plan
+    render_plan(plan, sys.stdout)
+    if args.output:
+        write_plan(plan, Path(args.output))
+        print(f"plan written to {args.output}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    table_name = args.table or os.environ.get(TABLE_ENV)
+    if not table_name:
+        print(f"error: pass --table (the stack output StateTableName) or set {TABLE_ENV}", file=sys.stderr)
+        return 2
+    session = _session(args)
+    clients = Clients(session, region=session.region_name)
+    table = StateTable(clients.dynamodb, table_name)
+    try:
+        snapshot = restore(
+            clients.sagemaker,
+            clients.autoscaling,
+            table,
+            args.endpoint,
+            now=datetime.now(UTC),
+            restored_by=os.environ.get("USER"),
+            wait=not args.no_wait,
+        )
+    except RestoreFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"restored {args.endpoint} from config {snapshot.config_name} "
+        f"with {len(snapshot.scalable_targets)} scalable target(s)"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:  # the emulated AWS is an optional extra and lives beside the tests, not in the product
+        demo = importlib.import_module("emulated_aws.demo")
+    except ImportError as error:
+        print(
+            f"error: the demo needs the emulated AWS ({error}); from a source checkout run `make demo`",
+            file=sys.stderr,
+        )
+        return 2
+    code: int = demo.run_demo()
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="endpoint-optimizer", description="Find and fix idle or oversized SageMaker endpoints."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    scan = sub.add_parser("scan", help="read-only scan of one region; prints findings, writes the plan")
+    scan.add_argument("--region")
+    scan.add_argument("--profile")
+    scan.add_argument("--lookback-days", type=int, default=14)
+    scan.add_argument("--grace-days", type=int, default=7)
+    scan.add_argument("--skip-tag-key", default="endpoint-optimizer:skip")
+    scan.add_argument("--output", help="write the plan JSON (schema_version 1) here")
+    scan.set_defaults(func=cmd_scan)
+
+    restore_cmd = sub.add_parser("restore", help="bring a parked endpoint back with the same name and config")
+    restore_cmd.add_argument("endpoint")
+    restore_cmd.add_argument("--table", help=f"the stack's StateTableName output (or ${TABLE_ENV})")
+    restore_cmd.add_argument("--region")
+    restore_cmd.add_argument("--profile")
+    restore_cmd.add_argument("--no-wait", action="store_true", help="do not wait for InService")
+    restore_cmd.set_defaults(func=cmd_restore)
+
+    demo = sub.add_parser("demo", help="the whole loop on an embedded, emulated AWS (no account needed)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""The domain as data: what a scan sees, what the analyzer decides, what an approval and a change record.
+
+Every model is a pydantic v2 model so that the same objects travel through Step Functions (JSON), the
+plan file (the published contract) and DynamoDB without hand-written (de)serialisation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HOURS_PER_MONTH = 730  # AWS pricing pages quote monthly cost at 730 hours.
+
+
+class Action(StrEnum):
+    """The fix ladder (docs/architecture: section 2). Names are part of the plan contract."""
+
+    PARK = "park"
+    SCALE_TO_ZERO = "scale_to_zero"
+    MIGRATE_SERVERLESS = "migrate_serverless"
+    RIGHTSIZE = "rightsize"
+    MIGRATE_GRAVITON = "migrate_graviton"
+    SCHEDULE = "schedule"
+    CONSOLIDATE = "consolidate"
+    NONE = "none"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Variant(Model):
+    name: str
+    instance_type: str | None = None
+    instance_count: int = 0
+    serverless_memory_mb: int | None = None
+    model_name: str | None = None
+
+    @property
+    def is_serverless(self) -> bool:
+        return self.serverless_memory_mb is not None
+
+
+class ScalableTarget(Model):
+    """An Application Auto Scaling target on a variant: kept in the snapshot so `restore` re-registers it."""
+
+    resource_id: str
+    scalable_dimension: str
+    min_capacity: int
+    max_capacity: int
+
+
+class Endpoint(Model):
+    name: str
+    arn: str
+    account_id: str
+    region: str
+    status: str
+    created_at: datetime
+    last_modified_at: datetime
+    config_name: str
+    tags: dict[str, str] = Field(default_factory=dict)
+    variants: list[Variant] = Field(default_factory=list)
+    scalable_targets: list[ScalableTarget] = Field(default_factory=list)
+
+
+class VariantMetrics(Model):
+    """Hourly signal of one variant over the look-back (dimensions EndpointName + VariantName)."""
+
+    variant_name: str
+    window_hours: int
+    invocations_total: float = 0.0
+    hours_with_invocations: int = 0
+    invocation_datapoints: int = 0
+    cpu_datapoints: int = 0
+    cpu_max_percent: float | None = None
+    memory_max_percent: float | None = None
+
+
+class ScannedEndpoint(Model):
+    endpoint: Endpoint
+    metrics: list[VariantMetrics] = Field(default_factory=list)
+
+
+class ScanSnapshot(Model):
+    account_id: str
+    region: str
+    scanned_at: datetime
+    lookback_days: int
+    endpoints: list[ScannedEndpoint] = Field(default_factory=list)
+
+
+Confidence = Literal["high", "medium", "low"]
+
+
+class Finding(Model):
+    """One decision about one endpoint; the plan file's `findings[]` item (schema_version 1)."""
+
+    endpoint_name: str
+    account_id: str
+    region: str
+    action: Action
+    target: str | None = None
+    current_monthly_cost_usd: float | None = None
+    estimated_monthly_savings_usd: float | None = None
+    confidence: Confidence = "high"
+    reasons: list[str] = Field(default_factory=list)
+    blocked_by: list[str] = Field(default_factory=list)
+    evidence: dict[str, float | int | str | None] = Field(default_factory=dict)
+
+
+class Plan(Model):
+    """The published plan contract. Keep field names stable: users and other tools read them."""
+
+    schema_version: Literal[1] = 1
+    generated_at: datetime
+    region: str
+    lookback_days: int
+    findings: list[Finding]
+
+
+class ApprovalGrant(Model):
+    """What the approval step hands to apply (the SendTaskSuccess output)."""
+
+    approval_id: str
+    approved_by: str
+
+
+class ProposedAction(Model):
+    """An actionable finding on its way through approval and apply (one Map item in the workflow)."""
+
+    action_id: str
+    finding: Finding
+    mode: Literal["approve", "auto"]
+    approval_timeout_seconds: int
+    approval: ApprovalGrant | None = None  # set by "Wait for approval" (ResultPath $.approval)
+
+
+class Analysis(Model):
+    """What the Analyze step returns to the workflow."""
+
+    plan: Plan
+    actions: list[ProposedAction]
+    deferred: list[str] = Field(default_factory=list)  # actionable endpoints left for a later run
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Approval(Model):
+    approval_id: str
+    task_token: str
+    action_id: str
+    finding: Finding
+    state: ApprovalState
+    requested_at: datetime
+    expires_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class Snapshot(Model):
+    """Everything needed to bring a parked endpoint back or to roll a change back."""
+
+    endpoint_name: str
+    taken_at: datetime
+    config_name: str
+    tags: dict[str, str]
+    scalable_targets: list[ScalableTarget]
+    variants: list[Variant]
+
+
+Outcome = Literal["applied", "rejected", "expired", "failed", "skipped", "restored"]
+
+
+class LedgerEntry(Model):
+    endpoint_name: str
+    recorded_at: datetime
+    action: Action | Literal["restore"]
+    outcome: Outcome
+    approved_by: str | None = None
+    monthly_cost_before_usd: float | None = None
+    monthly_cost_after_usd: float | None = None
+    detail: str = ""
+
+
+class ActionResult(Model):
+    """What one Map iteration reports to the summary."""
+
+    endpoint_name: str
+    action: Action
+    outcome: Outcome
+    estimated_monthly_savings_usd: float | None = None
+    detail: str = ""

@@ -1,0 +1,82 @@
+"""One settings class per Lambda, validated at cold start from environment variables.
+
+A missing or malformed variable fails the cold start with a message that names the variable, instead
+of a default that hides misconfiguration. Secrets are never settings: only their ARNs are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is not usable; the message names the variable."""
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=False, extra="ignore")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        try:
+            return cls.model_validate(dict(env))
+        except ValidationError as error:
+            problems = []
+            for item in error.errors():
+                variable = ".".join(str(part) for part in item["loc"])
+                if item["type"] == "missing":
+                    problems.append(f"missing environment variable {variable}")
+                else:
+                    problems.append(f"environment variable {variable}: {item['msg']}")
+            raise ConfigurationError(f"{cls.__name__}: " + "; ".join(problems)) from None
+
+
+def _split_ids(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class ScanSettings(_Settings):
+    lookback_days: int = Field(alias="LOOKBACK_DAYS", ge=1, le=63)
+    region: str = Field(alias="AWS_REGION", min_length=1)
+
+
+class Policy(_Settings):
+    """What the analyzer may propose. Shared by the Analyze Lambda and the CLI."""
+
+    mode: Literal["report", "approve", "auto"] = Field(alias="MODE")
+    lookback_days: int = Field(alias="LOOKBACK_DAYS", ge=1, le=63)
+    grace_days: int = Field(alias="GRACE_DAYS", ge=0)
+    skip_tag_key: str = Field(alias="SKIP_TAG_KEY", min_length=1)
+    max_actions_per_run: int = Field(alias="MAX_ACTIONS_PER_RUN", ge=0)
+    approval_timeout_hours: int = Field(alias="APPROVAL_TIMEOUT_HOURS", ge=1, le=168)
+
+
+class NotifySettings(_Settings):
+    topic_arn: str = Field(alias="TOPIC_ARN", min_length=1)
+    slack_webhook_secret_arn: str = Field(alias="SLACK_WEBHOOK_SECRET_ARN", min_length=1)
+
+
+class RequestApprovalSettings(_Settings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    slack_webhook_secret_arn: str = Field(alias="SLACK_WEBHOOK_SECRET_ARN", min_length=1)
+
+
+class SlackInteractionsSettings(_Settings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    slack_signing_secret_arn: str = Field(alias="SLACK_SIGNING_SECRET_ARN", min_length=1)
+    # An empty list is valid and means nobody may approve: every click is refused with 403.
+    slack_approver_ids: list[str] = Field(alias="SLACK_APPROVER_IDS")
+
+    _split = field_validator("slack_approver_ids", mode="before")(_split_ids)
+
+
+class ApplySettings(_Settings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    skip_tag_key: str = Field(alias="SKIP_TAG_KEY", min_length=1)

@@ -1,0 +1,744 @@
+"""The one place where the emulated AWS changes moto's behaviour (moto is pinned: these touch internals).
+
+Each patch closes one measured gap between moto 5.2.5 and AWS (see docs: local emulation facts):
+
+a. Lambda: run handler code in this process instead of Docker.
+b. SageMaker: current instance types; duplicate CreateEndpoint refused.
+c. CloudWatch GetMetricData: indexed, namespace-exact, 500-query limit, MaxDatapoints/NextToken paging.
+d. Application Auto Scaling: inference-component and provisioned-concurrency scalable dimensions.
+e. Step Functions: a UUID name when StartExecution has none; a notification when an execution ends.
+
+`apply_patches()` is idempotent. Nothing here is product code.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum, unique
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+__all__ = [
+    "DEFAULT_MAX_DATAPOINTS",
+    "MAX_METRIC_DATA_QUERIES",
+    "LambdaContext",
+    "apply_patches",
+    "forget_ended_executions",
+    "forget_warm_functions",
+    "invocation_count",
+    "register_function_source",
+    "registered_function_sources",
+    "sagemaker_instance_types",
+    "wait_for_execution_end",
+]
+
+MAX_METRIC_DATA_QUERIES = 500
+DEFAULT_MAX_DATAPOINTS = 100_800
+
+_APPLY_LOCK = threading.Lock()
+_APPLIED = threading.Event()
+_originals: dict[str, Any] = {}
+
+
+def apply_patches() -> None:
+    """Patch moto (in this process) once; later calls do nothing."""
+    with _APPLY_LOCK:
+        if _APPLIED.is_set():
+            return
+        _patch_lambda_runner()
+        _patch_sagemaker()
+        _patch_cloudwatch_get_metric_data()
+        _patch_application_autoscaling()
+        _patch_stepfunctions()
+        _APPLIED.set()
+
+
+# ---------------------------------------------------------------------------------------------------
+# a. Lambda: in-process runner
+# ---------------------------------------------------------------------------------------------------
+
+# One lock for every invocation: handlers share os.environ and sys.modules while they run.
+# Handlers never invoke another Lambda synchronously, so a re-entrant lock cannot deadlock.
+_INVOKE_LOCK = threading.RLock()
+_SOURCES: dict[str, Path] = {}
+_WARM: dict[str, _WarmFunction] = {}
+_INVOCATIONS: dict[str, int] = {}
+_HANDLER_MODULE_PREFIX = "lambda_fn_"
+
+
+@dataclass
+class _WarmFunction:
+    """A loaded handler module: the 'warm container' of one function."""
+
+    code_dir: Path
+    module: ModuleType
+    # Sibling modules of app.py imported from code_dir, kept apart from other functions' modules.
+    private_modules: dict[str, ModuleType] = field(default_factory=dict)
+
+
+def register_function_source(function_name: str, code_dir: Path) -> None:
+    """Tell the runner where `function_name`'s code lives (a folder holding app.py)."""
+    code_dir = Path(code_dir).resolve()
+    if not (code_dir / "app.py").is_file():
+        raise FileNotFoundError(f"Lambda function {function_name!r}: no app.py in {code_dir}")
+    with _INVOKE_LOCK:
+        previous = _SOURCES.get(function_name)
+        _SOURCES[function_name] = code_dir
+        if previous != code_dir and function_name in _WARM:
+            sys.modules.pop(_WARM.pop(function_name).module.__name__, None)
+
+
+def registered_function_sources() -> dict[str, Path]:
+    """A copy of the function name -> code folder registry."""
+    with _INVOKE_LOCK:
+        return dict(_SOURCES)
+
+
+def forget_warm_functions() -> None:
+    """Drop every loaded handler module: the next invocation of each function is a cold start."""
+    with _INVOKE_LOCK:
+        for warm in _WARM.values():
+            sys.modules.pop(warm.module.__name__, None)
+        _WARM.clear()
+
+
+def invocation_count(function_name: str) -> int:
+    """How many times the runner has invoked `function_name` (for tests)."""
+    with _INVOKE_LOCK:
+        return _INVOCATIONS.get(function_name, 0)
+
+
+class LambdaContext:
+    """The small subset of the Lambda context object handlers use."""
+
+    def __init__(self, fn: Any, request_id: str, deadline: float) -> None:
+        self.function_name: str = fn.function_name
+        self.function_version: str = str(fn.version)
+        self.invoked_function_arn: str = str(fn.function_arn)
+        self.memory_limit_in_mb: int = int(fn.memory_size)
+        self.aws_request_id: str = request_id
+        self.log_group_name: str = f"/aws/lambda/{fn.function_name}"
+        now = datetime.now(UTC)
+        self.log_stream_name: str = f"{now:%Y/%m/%d}/[{fn.version}]{request_id.replace('-', '')}"
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _function_environment(fn: Any) -> dict[str, str]:
+    env = {str(k): str(v) for k, v in (fn.environment_vars or {}).items()}
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": str(fn.version),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.function_name}",
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
+            "_HANDLER": str(fn.handler),
+        }
+    )
+    return env
+
+
+@contextmanager
+def _overlaid_environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextmanager
+def _private_modules(warm: _WarmFunction | None, code_dir: Path) -> Iterator[dict[str, ModuleType]]:
+    """Put code_dir first on the import path and this function's own sibling modules in sys.modules.
+
+    Modules first imported from code_dir are moved out of sys.modules afterwards, so two functions can
+    each have a `helpers.py` without seeing each other's.
+    """
+    own = warm.private_modules if warm else {}
+    shadowed = {name: sys.modules[name] for name in own if name in sys.modules}
+    sys.modules.update(own)
+    before = set(sys.modules)
+    sys.path.insert(0, str(code_dir))
+    try:
+        yield own
+    finally:
+        with suppress(ValueError):
+            sys.path.remove(str(code_dir))
+        for name in set(sys.modules) - before:
+            if name.startswith(_HANDLER_MODULE_PREFIX):
+                continue
+            module_file = getattr(sys.modules[name], "__file__", None)
+            if module_file and Path(module_file).resolve().is_relative_to(code_dir):
+                own[name] = sys.modules.pop(name)
+        for name in own:
+            sys.modules.pop(name, None)
+        sys.modules.update(shadowed)
+
+
+def _load_handler_module(function_name: str, code_dir: Path) -> ModuleType:
+    module_name = _HANDLER_MODULE_PREFIX + re.sub(r"\W", "_", function_name)
+    spec = importlib.util.spec_from_file_location(module_name, code_dir / "app.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {code_dir / 'app.py'}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # a unique name: pydantic/dataclasses look their module up here
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def _error_payload(exc: BaseException, request_id: str, error_type: str | None = None) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    stack = traceback.format_list(frames)
+    return json.dumps(
+        {
+            "errorMessage": str(exc),
+            "errorType": error_type or type(exc).__name__,
+            "requestId": request_id,
+            "stackTrace": stack,
+        }
+    )
+
+
+def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
+    """Replaces LambdaFunction._invoke_lambda (moto runs handlers only in Docker)."""
+    function_name: str = self.function_name
+    request_id = str(uuid.uuid4())
+    # moto's invoke() turns an empty body into the string "{}"; Lambda hands the handler {}.
+    if event is None or event == "{}":
+        event = {}
+    log_lines = [f"START RequestId: {request_id} Version: {self.version}"]
+    started = time.monotonic()
+    with _INVOKE_LOCK:
+        _INVOCATIONS[function_name] = _INVOCATIONS.get(function_name, 0) + 1
+        code_dir = _SOURCES.get(function_name)
+        if code_dir is None:
+            error: Exception = RuntimeError(
+                f"emulated Lambda: no source registered for function {function_name!r} "
+                "(call register_function_source)"
+            )
+            return _error_payload(error, request_id, "Runtime.ImportModuleError"), True, ""
+        warm = _WARM.get(function_name)
+        with _overlaid_environ(_function_environment(self)), _private_modules(warm, code_dir) as own:
+            if warm is None:
+                log_lines.append("INIT_START (cold start)")
+                try:
+                    module = _load_handler_module(function_name, code_dir)
+                except Exception as exc:
+                    return _error_payload(exc, request_id, "Runtime.ImportModuleError"), True, ""
+                warm = _WarmFunction(code_dir=code_dir, module=module, private_modules=own)
+                _WARM[function_name] = warm
+            handler = getattr(warm.module, "handler", None)
+            if handler is None:
+                error = AttributeError(f"Handler 'handler' missing on module '{code_dir / 'app.py'}'")
+                return _error_payload(error, request_id, "Runtime.HandlerNotFound"), True, ""
+            context = LambdaContext(self, request_id, started + float(self.timeout or 3))
+            try:
+                result = handler(event, context)
+            except Exception as exc:
+                payload, errored = _error_payload(exc, request_id), True
+            else:
+                try:
+                    payload, errored = json.dumps(result), False
+                except (TypeError, ValueError) as exc:
+                    error = TypeError(f"Unable to marshal response: {exc}")
+                    payload, errored = _error_payload(error, request_id, "Runtime.MarshalError"), True
+    elapsed_ms = (time.monotonic() - started) * 1000
+    log_lines.append(f"END RequestId: {request_id}")
+    log_lines.append(f"REPORT RequestId: {request_id}\tDuration: {elapsed_ms:.2f} ms")
+    return payload, errored, "\n".join(log_lines)
+
+
+def _patch_lambda_runner() -> None:
+    from moto.awslambda import models as lambda_models
+
+    function_class: Any = lambda_models.LambdaFunction
+    _originals["LambdaFunction._invoke_lambda"] = function_class._invoke_lambda
+    _originals["LambdaFunction.invoke"] = function_class.invoke
+    original_invoke = function_class.invoke
+
+    def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> Any:
+        result = original_invoke(self, body, request_headers, response_headers)
+        # moto labels an uncaught handler exception "Handled"; Lambda says "Unhandled".
+        if response_headers.get("x-amz-function-error") == "Handled":
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return result
+
+    # gap: moto runs Lambda code only in Docker (LambdaFunction._invoke_lambda); run it in-process.
+    function_class._invoke_lambda = _invoke_in_process
+    # gap: moto reports FunctionError "Handled" for an uncaught exception (AWS: "Unhandled").
+    function_class.invoke = invoke
+
+
+# ---------------------------------------------------------------------------------------------------
+# b. SageMaker
+# ---------------------------------------------------------------------------------------------------
+
+
+def sagemaker_instance_types() -> frozenset[str]:
+    """Every ProductionVariantInstanceType botocore knows (AWS's list, not moto's 2019 one)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    shape: Any = model.shape_for("ProductionVariantInstanceType")
+    return frozenset(shape.enum)
+
+
+def _patch_sagemaker() -> None:
+    from moto.sagemaker import models as sm_models
+    from moto.sagemaker.exceptions import ValidationError
+
+    valid_types = sagemaker_instance_types()
+
+    def validate_instance_type(self: Any, instance_type: str) -> None:
+        if instance_type not in valid_types:
+            raise ValidationError(
+                message=f"Value '{instance_type}' at 'instanceType' failed to satisfy constraint: "
+                "Member must satisfy enum value set"
+            )
+
+    config_class: Any = sm_models.FakeEndpointConfig
+    backend_class: Any = sm_models.SageMakerModelBackend
+    _originals["FakeEndpointConfig.validate_instance_type"] = config_class.validate_instance_type
+    original_create_endpoint = backend_class.create_endpoint
+    _originals["SageMakerModelBackend.create_endpoint"] = original_create_endpoint
+
+    def create_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str, tags: Any) -> Any:
+        if endpoint_name in self.endpoints:
+            arn = self.endpoints[endpoint_name].arn
+            raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
+        return original_create_endpoint(self, endpoint_name, endpoint_config_name, tags)
+
+    # gap: moto validates endpoint-config instance types against a 2019 list (no c6g/c7g/m6g/g5/g6).
+    config_class.validate_instance_type = validate_instance_type
+    # gap: moto's CreateEndpoint silently overwrites an existing endpoint of the same name.
+    backend_class.create_endpoint = create_endpoint
+
+
+# ---------------------------------------------------------------------------------------------------
+# c. CloudWatch GetMetricData
+# ---------------------------------------------------------------------------------------------------
+
+_SeriesKey = tuple[str, str, frozenset[tuple[str, str | None]]]
+_ID_PATTERN = re.compile(r"^[a-z][a-zA-Z0-9_]*$")
+_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
+
+
+def _epoch(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _naive_utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
+@dataclass
+class _Series:
+    times: list[float] = field(default_factory=list)
+    data: list[Any] = field(default_factory=list)
+    is_sorted: bool = True
+
+    def add(self, when: float, datum: Any) -> None:
+        if self.times and when < self.times[-1]:
+            self.is_sorted = False
+        self.times.append(when)
+        self.data.append(datum)
+
+    def ensure_sorted(self) -> None:
+        if not self.is_sorted:
+            order = sorted(range(len(self.times)), key=self.times.__getitem__)
+            self.times = [self.times[i] for i in order]
+            self.data = [self.data[i] for i in order]
+            self.is_sorted = True
+
+    def between(self, start: float, end: float) -> tuple[list[float], list[Any]]:
+        self.ensure_sorted()
+        lo = bisect.bisect_left(self.times, start)
+        hi = bisect.bisect_left(self.times, end)
+        return self.times[lo:hi], self.data[lo:hi]
+
+
+class _MetricIndex:
+    """(namespace, metric name, dimension set) -> time-sorted datapoints, kept in step with the backend.
+
+    moto's backend only ever appends to `metric_data`; the index follows the new tail on each query and
+    rebuilds if the list was replaced or shrank.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.series: dict[_SeriesKey, _Series] = {}
+        self.source_id = 0
+        self.indexed = 0
+
+    def refresh(self, metric_data: list[Any]) -> None:
+        if id(metric_data) != self.source_id or len(metric_data) < self.indexed:
+            self.series = {}
+            self.source_id = id(metric_data)
+            self.indexed = 0
+        for datum in metric_data[self.indexed :]:
+            key = (datum.namespace, datum.name, frozenset((d.name, d.value) for d in datum.dimensions))
+            self.series.setdefault(key, _Series()).add(_epoch(datum.timestamp), datum)
+        self.indexed = len(metric_data)
+
+
+def _metric_index(backend: Any) -> _MetricIndex:
+    index: _MetricIndex | None = backend.__dict__.get("_emulated_metric_index")
+    if index is None:
+        index = backend.__dict__.setdefault("_emulated_metric_index", _MetricIndex())
+    assert index is not None
+    return index
+
+
+def _statistic(stat: str, data: list[Any]) -> float | None:
+    raw: list[float] = []
+    total = 0.0
+    count = 0.0
+    low = math.inf
+    high = -math.inf
+    for datum in data:
+        if hasattr(datum, "value"):
+            value = float(datum.value)
+            raw.append(value)
+            total += value
+            count += 1
+            low = min(low, value)
+            high = max(high, value)
+        else:  # a statistic set (StatisticValues)
+            total += float(datum.sum)
+            count += float(datum.sample_count)
+            low = min(low, float(datum.min))
+            high = max(high, float(datum.max))
+    if stat == "Sum":
+        return total
+    if stat == "SampleCount":
+        return count
+    if stat == "Average":
+        return total / count if count else None
+    if stat == "Minimum":
+        return low
+    if stat == "Maximum":
+        return high
+    match = _PERCENTILE.match(stat)
+    if match and raw:  # nearest rank over raw values (statistic sets carry no distribution)
+        raw.sort()
+        rank = max(1, math.ceil(float(match.group(1)) / 100 * len(raw)))
+        return raw[rank - 1]
+    return None
+
+
+def _validate_queries(queries: list[dict[str, Any]]) -> None:
+    from moto.cloudwatch.exceptions import ValidationError
+
+    if not queries:
+        raise ValidationError("The parameter MetricDataQueries is required.")
+    if len(queries) > MAX_METRIC_DATA_QUERIES:
+        raise ValidationError(
+            f"The collection MetricDataQueries must not have a size greater than {MAX_METRIC_DATA_QUERIES}."
+        )
+    ids = [str(q.get("Id", "")) for q in queries]
+    if len(set(ids)) != len(ids):
+        raise ValidationError("The value for field MetricDataQueries.Id must be unique.")
+    for position, query in enumerate(queries, start=1):
+        if not _ID_PATTERN.match(str(query.get("Id", ""))):
+            raise ValidationError(
+                f"The value {query.get('Id')!r} for parameter MetricDataQueries.member.{position}.Id is "
+                "invalid: it must start with a lowercase letter and contain only letters, digits and _."
+            )
+        stat = query.get("MetricStat")
+        if stat is None:
+            continue
+        period = int(stat.get("Period", 0))
+        if period <= 0 or (period >= 60 and period % 60) or (period < 60 and period not in (1, 5, 10, 30)):
+            raise ValidationError(
+                f"The parameter MetricDataQueries.member.{position}.MetricStat.Period must be a multiple "
+                "of 60 (or 1, 5, 10, 30 for high-resolution metrics)."
+            )
+        metric = stat.get("Metric") or {}
+        if not metric.get("Namespace") or not metric.get("MetricName"):
+            raise ValidationError(
+                f"The parameters MetricDataQueries.member.{position}.MetricStat.Metric.Namespace and "
+                "MetricName are required."
+            )
+
+
+def _indexed_get_metric_data(
+    self: Any,
+    queries: list[dict[str, Any]],
+    start_time: datetime,
+    end_time: datetime,
+    scan_by: str = "TimestampAscending",
+) -> list[dict[str, Any]]:
+    """Replaces CloudWatchBackend.get_metric_data: O(matching datapoints) per query, AWS's matching rules."""
+    from moto.cloudwatch.exceptions import ValidationError
+
+    _validate_queries(queries)
+    if any("Expression" in q for q in queries):
+        # metric math and Metrics Insights: moto's own (partial) implementation
+        result: list[dict[str, Any]] = _originals["CloudWatchBackend.get_metric_data"](
+            self, queries=queries, start_time=start_time, end_time=end_time, scan_by=scan_by
+        )
+        return result
+    start = _epoch(start_time.replace(microsecond=0))
+    end = _epoch(end_time.replace(microsecond=0))
+    if start > end:
+        raise ValidationError("The parameter EndTime must be greater than StartTime.")
+    if start == end:
+        raise ValidationError("The parameter StartTime must not equal parameter EndTime.")
+
+    index = _metric_index(self)
+    extra = [md for md in self.aws_metric_data if start <= _epoch(md.timestamp) < end]
+    results: list[dict[str, Any]] = []
+    with index.lock:
+        index.refresh(self.metric_data)
+        for query in queries:
+            metric_stat = query["MetricStat"]
+            metric = metric_stat["Metric"]
+            namespace, name = metric["Namespace"], metric["MetricName"]
+            dims = frozenset((d["Name"], d.get("Value")) for d in metric.get("Dimensions") or [])
+            period = int(metric_stat["Period"])
+            stat = metric_stat["Stat"]
+            unit = metric_stat.get("Unit")
+            series = index.series.get((namespace, name, dims))
+            times, data = series.between(start, end) if series else ([], [])
+            for md in extra:
+                key = frozenset((d.name, d.value) for d in md.dimensions)
+                if md.namespace == namespace and md.name == name and key == dims:
+                    times.append(_epoch(md.timestamp))
+                    data.append(md)
+            buckets: dict[int, list[Any]] = {}
+            for when, datum in zip(times, data, strict=True):
+                if unit and (datum.unit or "None") != unit:
+                    continue
+                buckets.setdefault(int((when - start) // period), []).append(datum)
+            values: list[float] = []
+            stamps: list[datetime] = []
+            for bucket in sorted(buckets, reverse=scan_by != "TimestampAscending"):
+                value = _statistic(stat, buckets[bucket])
+                if value is not None:
+                    values.append(value)
+                    stamps.append(_naive_utc(start + bucket * period))
+            if query.get("ReturnData", True):
+                results.append(
+                    {
+                        "id": query["Id"],
+                        "label": query.get("Label") or f"{name} {stat}",
+                        "values": values,
+                        "timestamps": stamps,
+                        "status_code": "Complete",
+                    }
+                )
+    return results
+
+
+class _InvalidNextToken(Exception):
+    pass
+
+
+def _request_fingerprint(params: dict[str, Any]) -> str:
+    material = json.dumps(
+        [
+            params.get("MetricDataQueries"),
+            params.get("StartTime"),
+            params.get("EndTime"),
+            params.get("ScanBy"),
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def _page_results(
+    results: list[dict[str, Any]], max_datapoints: int, next_token: str | None, fingerprint: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    offset = 0
+    if next_token:
+        try:
+            token = json.loads(base64.urlsafe_b64decode(next_token.encode()))
+            offset = int(token["offset"])
+            if token["request"] != fingerprint or offset < 0:
+                raise ValueError
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _InvalidNextToken from exc
+    window_end = offset + max_datapoints
+    page: list[dict[str, Any]] = []
+    position = 0
+    for result in results:
+        count = len(result["values"])
+        lo = min(max(offset - position, 0), count)
+        hi = min(max(window_end - position, 0), count)
+        page.append(
+            {
+                **result,
+                "values": result["values"][lo:hi],
+                "timestamps": result["timestamps"][lo:hi],
+                "status_code": "PartialData" if hi < count else result["status_code"],
+            }
+        )
+        position += count
+    if window_end < position:
+        raw = json.dumps({"offset": window_end, "request": fingerprint}).encode()
+        return page, base64.urlsafe_b64encode(raw).decode()
+    return page, None
+
+
+def _patch_cloudwatch_get_metric_data() -> None:
+    from moto.cloudwatch import models as cw_models
+    from moto.cloudwatch import responses as cw_responses
+    from moto.cloudwatch.exceptions import CloudWatchException, ValidationError
+    from moto.core.responses import ActionResult
+
+    class InvalidNextToken(CloudWatchException):
+        code = "InvalidNextToken"
+
+    backend_class: Any = cw_models.CloudWatchBackend
+    response_class: Any = cw_responses.CloudWatchResponse
+    _originals["CloudWatchBackend.get_metric_data"] = backend_class.get_metric_data
+    _originals["CloudWatchResponse.get_metric_data"] = response_class.get_metric_data
+
+    def get_metric_data(self: Any) -> Any:
+        params = self._get_params()
+        queries = params.get("MetricDataQueries", [])
+        for query in queries:
+            if "MetricStat" not in query and "Expression" not in query:
+                raise ValidationError("The parameter MetricDataQueries.member.1.MetricStat is required.\n")
+        scan_by = params.get("ScanBy") or "TimestampDescending"
+        max_datapoints = int(params.get("MaxDatapoints") or DEFAULT_MAX_DATAPOINTS)
+        if max_datapoints < 1:
+            raise ValidationError("The parameter MaxDatapoints must be greater than 0.")
+        results = self.cloudwatch_backend.get_metric_data(
+            start_time=params["StartTime"], end_time=params["EndTime"], queries=queries, scan_by=scan_by
+        )
+        try:
+            page, token = _page_results(
+                results, max_datapoints, params.get("NextToken"), _request_fingerprint(params)
+            )
+        except _InvalidNextToken:
+            raise InvalidNextToken("The service returned an invalid NextToken.") from None
+        body: dict[str, Any] = {"MetricDataResults": page, "Messages": []}
+        if token:
+            body["NextToken"] = token
+        return ActionResult(body)
+
+    # gap: moto scans every datapoint per period per query, ignores the namespace when dimensions are
+    # given, accepts >500 queries and never pages; indexed replacement with AWS's rules.
+    backend_class.get_metric_data = _indexed_get_metric_data
+    # gap: moto's GetMetricData response ignores MaxDatapoints/NextToken; page like AWS.
+    response_class.get_metric_data = get_metric_data
+
+
+# ---------------------------------------------------------------------------------------------------
+# d. Application Auto Scaling
+# ---------------------------------------------------------------------------------------------------
+
+_EXTRA_SCALABLE_DIMENSIONS = {
+    "SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT": "sagemaker:inference-component:DesiredCopyCount",
+    "SAGEMAKER_VARIANT_DESIRED_PROVISIONED_CONCURRENCY": "sagemaker:variant:DesiredProvisionedConcurrency",
+}
+
+
+def _patch_application_autoscaling() -> None:
+    from moto.applicationautoscaling import models as aas_models
+    from moto.applicationautoscaling import responses as aas_responses
+
+    models_module: Any = aas_models
+    responses_module: Any = aas_responses
+    original: Any = models_module.ScalableDimensionValueSet
+    _originals["ScalableDimensionValueSet"] = original
+    members = {member.name: member.value for member in original}
+    members.update(_EXTRA_SCALABLE_DIMENSIONS)
+    make_enum: Any = Enum
+    extended: Any = make_enum("ScalableDimensionValueSet", members)
+    unique(extended)
+    # gap: moto's ScalableDimensionValueSet lacks the inference-component and provisioned-concurrency
+    # dimensions; both the model and the response validation read this module-level name.
+    models_module.ScalableDimensionValueSet = extended
+    responses_module.ScalableDimensionValueSet = extended
+
+
+# ---------------------------------------------------------------------------------------------------
+# e. Step Functions: execution names and "execution ended" notifications
+# ---------------------------------------------------------------------------------------------------
+
+_EXECUTIONS_ENDED = threading.Condition()
+_ENDED_ARNS: set[str] = set()
+
+
+def wait_for_execution_end(execution_arn: str, timeout_s: float) -> bool:
+    """Block until the Step Functions execution has ended (any status); False on timeout."""
+    with _EXECUTIONS_ENDED:
+        return _EXECUTIONS_ENDED.wait_for(lambda: execution_arn in _ENDED_ARNS, timeout=timeout_s)
+
+
+def forget_ended_executions() -> None:
+    """Clear the record of ended executions (after a reset, ARNs may be reused)."""
+    with _EXECUTIONS_ENDED:
+        _ENDED_ARNS.clear()
+
+
+def _patch_stepfunctions() -> None:
+    from moto.stepfunctions.parser import models as sfn_models
+    from moto.stepfunctions.parser.backend import execution as sfn_execution
+
+    comm_class: Any = sfn_execution.BaseExecutionWorkerCommunication
+    backend_class: Any = sfn_models.StepFunctionsParserBackend
+    original_terminated = comm_class.terminated
+    original_start = backend_class.start_execution
+    _originals["BaseExecutionWorkerCommunication.terminated"] = original_terminated
+    _originals["StepFunctionsParserBackend.start_execution"] = original_start
+
+    def terminated(self: Any) -> None:
+        try:
+            original_terminated(self)
+        finally:
+            with _EXECUTIONS_ENDED:
+                _ENDED_ARNS.add(str(self.execution.exec_arn))
+                _EXECUTIONS_ENDED.notify_all()
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
+        return original_start(
+            self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+        )
+
+    # gap: moto offers no way to learn that an execution ended except polling DescribeExecution.
+    comm_class.terminated = terminated
+    # gap: moto's interpreter names an execution started without a name "None" (AWS: a UUID).
+    backend_class.start_execution = start_execution

@@ -1,0 +1,178 @@
+"""An emulated AWS in this process: moto's server on a free local port, patched, with Step Functions on."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+from types import TracebackType
+from typing import Any
+
+import boto3
+from emulated_aws import moto_patches
+
+__all__ = ["ACCOUNT_ID", "EmulatedAws", "ExecutionDidNotEnd"]
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+# Variables that would send boto3 somewhere else or make it ignore AWS_ENDPOINT_URL.
+_REMOVED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+
+
+class ExecutionDidNotEnd(TimeoutError):
+    """A Step Functions execution was still running when the deadline passed."""
+
+
+class EmulatedAws:
+    """moto (server mode, threaded, in this process) with the harness patches applied.
+
+    Use as a context manager. While it is active, os.environ points every boto3 client created in this
+    process (tests, handlers run by the in-process Lambda runner, moto's Step Functions interpreter) at
+    the local server, with fake credentials.
+    """
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+        self.account_id = ACCOUNT_ID
+        self._server: Any = None
+        self._port: int | None = None
+        self._saved_environ: dict[str, str | None] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def __enter__(self) -> EmulatedAws:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("EmulatedAws is already running")
+        from moto.server import ThreadedMotoServer
+
+        moto_patches.apply_patches()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        self._server = server
+        self._port = int(server.get_host_and_port()[1])
+        self._set_environ()
+        self._enable_step_functions()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        try:
+            server.stop()
+        finally:
+            self._restore_environ()
+            moto_patches.forget_warm_functions()
+            moto_patches.forget_ended_executions()
+
+    def reset(self) -> None:
+        """Empty every moto backend (and forget warm handler modules); the server keeps running."""
+        self._post("/moto-api/reset", None)
+        self._enable_step_functions()
+        moto_patches.forget_warm_functions()
+        moto_patches.forget_ended_executions()
+
+    # -- access -------------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("EmulatedAws is not running")
+        return self._port
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client bound to the emulator (typed as Any: use mypy_boto3 types at call sites)."""
+        return boto3.session.Session().client(
+            service,  # type: ignore[call-overload]
+            region_name=region or self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=_FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=_FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=_FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        )
+
+    def backend(self, service: str, region: str | None = None) -> Any:
+        """moto's in-process backend object for `service` (for seeding what the API cannot set)."""
+        from moto.backends import get_backend
+
+        return get_backend(service)[self.account_id][region or self.region]  # type: ignore[call-overload]
+
+    def published_sns_messages(self, topic_arn: str) -> list[dict[str, Any]]:
+        """What was published to the topic: [{"message_id", "subject", "message", "attributes"}]."""
+        region = topic_arn.split(":")[3]
+        topic = self.backend("sns", region).topics.get(topic_arn)
+        if topic is None:
+            raise KeyError(f"no SNS topic {topic_arn} in the emulator")
+        return [
+            {"message_id": message_id, "subject": subject, "message": message, "attributes": attributes}
+            for message_id, message, subject, attributes, _group_id in topic.sent_notifications
+        ]
+
+    def wait_for_execution(self, execution_arn: str, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Wait (no polling) until a Step Functions execution ends; returns DescribeExecution."""
+        sfn = self.client("stepfunctions")
+        if not moto_patches.wait_for_execution_end(execution_arn, timeout_s):
+            described = sfn.describe_execution(executionArn=execution_arn)
+            raise ExecutionDidNotEnd(
+                f"execution {execution_arn} still {described['status']} after {timeout_s} s"
+            )
+        result: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        return result
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _post(self, path: str, body: dict[str, Any] | None) -> Any:
+        data = json.dumps(body).encode() if body is not None else b""
+        request = urllib.request.Request(
+            self.endpoint_url + path,
+            data=data,
+            method="POST",
+            headers={"Content-Type": "application/json", "Content-Length": str(len(data))},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    def _enable_step_functions(self) -> None:
+        config = self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        if config is None:
+            raise RuntimeError("moto did not answer /moto-api/config")
+
+    def _set_environ(self) -> None:
+        values = {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "MOTO_PORT": str(self.port),
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            **_FAKE_CREDENTIALS,
+        }
+        removed = [*_REMOVED_VARIABLES, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]
+        self._saved_environ = {key: os.environ.get(key) for key in [*values, *removed]}
+        for key in removed:
+            os.environ.pop(key, None)
+        os.environ.update(values)
+
+    def _restore_environ(self) -> None:
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environ = {}

@@ -1,0 +1,140 @@
+"""The analyzer's first rungs: park idle endpoints, leave everything else alone with a reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jsonschema
+import pytest
+
+from endpoint_optimizer.decisions import analyze, decide
+from endpoint_optimizer.models import Action, ScannedEndpoint, ScanSnapshot
+from endpoint_optimizer.plan import plan_document, plan_schema
+from endpoint_optimizer.pricing import bundled_price_book
+from endpoint_optimizer.settings import Policy
+from tests.conftest import load_event
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def policy(**overrides: object) -> Policy:
+    env = {
+        "MODE": "approve",
+        "LOOKBACK_DAYS": "14",
+        "GRACE_DAYS": "7",
+        "SKIP_TAG_KEY": "endpoint-optimizer:skip",
+        "MAX_ACTIONS_PER_RUN": "5",
+        "APPROVAL_TIMEOUT_HOURS": "24",
+    }
+    env.update({key: str(value) for key, value in overrides.items()})
+    return Policy.from_env(env)
+
+
+@pytest.fixture
+def snapshot() -> ScanSnapshot:
+    return ScanSnapshot.model_validate(load_event("analyze.json")["snapshot"])
+
+
+def scanned(snapshot: ScanSnapshot, name: str) -> ScannedEndpoint:
+    return next(item for item in snapshot.endpoints if item.endpoint.name == name)
+
+
+def test_idle_endpoint_with_utilisation_metrics_is_parked_with_full_savings(snapshot: ScanSnapshot) -> None:
+    # GIVEN an ml.m5.large endpoint, 30 days old, CPU reported every hour, zero invocations
+    # WHEN it is decided
+    finding = decide(scanned(snapshot, "idle-fraud-xgb"), bundled_price_book(), policy(), NOW)
+    # THEN it is parked, and the saving is its whole cost: 0.115 $/h x 1 instance x 730 h
+    assert finding.action == Action.PARK
+    assert finding.current_monthly_cost_usd == pytest.approx(83.95)
+    assert finding.estimated_monthly_savings_usd == pytest.approx(83.95)
+    assert "0 invocations in 14 days while CPU metrics were reported for 336 of 336 hours" in finding.reasons
+    assert finding.blocked_by == []
+
+
+@pytest.mark.parametrize(
+    ("name", "reason_fragment", "blocker"),
+    [
+        ("busy-search-ranker", "in use: 120000 invocations in 14 days, traffic in 330 of 336 hours", None),
+        ("new-idle-churn", "created 2.0 days ago, within the 7-day grace period", "grace period"),
+        ("opted-out-idle", "opted out: tag endpoint-optimizer:skip=true", "tag endpoint-optimizer:skip=true"),
+        ("serverless-sentiment", "already on Serverless Inference", None),
+        ("no-metrics-legacy", "signal missing: CPUUtilization reported for 0 of 336 hours", "signal missing"),
+    ],
+)
+def test_endpoints_that_must_be_left_alone_get_none_with_a_reason(
+    snapshot: ScanSnapshot, name: str, reason_fragment: str, blocker: str | None
+) -> None:
+    finding = decide(scanned(snapshot, name), bundled_price_book(), policy(), NOW)
+    assert finding.action == Action.NONE
+    assert any(reason_fragment in reason for reason in finding.reasons), finding.reasons
+    assert finding.blocked_by == ([blocker] if blocker else [])
+
+
+def test_idle_endpoint_with_skip_tag_is_left_alone_even_when_idle(snapshot: ScanSnapshot) -> None:
+    item = scanned(snapshot, "idle-fraud-xgb")
+    tagged = item.model_copy(
+        update={"endpoint": item.endpoint.model_copy(update={"tags": {"endpoint-optimizer:skip": "TRUE"}})}
+    )
+    assert decide(tagged, bundled_price_book(), policy(), NOW).action == Action.NONE
+
+
+def test_endpoint_changed_within_grace_period_is_left_alone(snapshot: ScanSnapshot) -> None:
+    item = scanned(snapshot, "idle-fraud-xgb")
+    changed = item.model_copy(
+        update={"endpoint": item.endpoint.model_copy(update={"last_modified_at": NOW - timedelta(days=1)})}
+    )
+    finding = decide(changed, bundled_price_book(), policy(), NOW)
+    assert finding.action == Action.NONE
+    assert finding.blocked_by == ["grace period"]
+
+
+def test_unknown_price_is_reported_as_unknown_not_guessed(snapshot: ScanSnapshot) -> None:
+    item = scanned(snapshot, "idle-fraud-xgb")
+    variant = item.endpoint.variants[0].model_copy(update={"instance_type": "ml.r5.24xlarge"})
+    exotic = item.model_copy(update={"endpoint": item.endpoint.model_copy(update={"variants": [variant]})})
+    finding = decide(exotic, bundled_price_book(), policy(), NOW)
+    assert finding.action == Action.PARK
+    assert finding.current_monthly_cost_usd is None
+    assert finding.estimated_monthly_savings_usd is None
+    assert any("hourly price unknown for ml.r5.24xlarge in us-east-1" in reason for reason in finding.reasons)
+
+
+def test_every_scanned_endpoint_appears_once_in_the_plan_and_the_plan_matches_the_schema(
+    snapshot: ScanSnapshot,
+) -> None:
+    analysis = analyze(snapshot, bundled_price_book(), policy(), NOW, run_id="run-1")
+    names = [finding.endpoint_name for finding in analysis.plan.findings]
+    assert sorted(names) == sorted(item.endpoint.name for item in snapshot.endpoints)
+    jsonschema.validate(plan_document(analysis.plan), plan_schema())
+
+
+def test_plan_schema_rejects_an_unknown_action(snapshot: ScanSnapshot) -> None:
+    document = plan_document(analyze(snapshot, bundled_price_book(), policy(), NOW, run_id="r").plan)
+    document["findings"][0]["action"] = "delete_everything"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, plan_schema())
+
+
+def test_report_mode_proposes_no_actions(snapshot: ScanSnapshot) -> None:
+    analysis = analyze(snapshot, bundled_price_book(), policy(MODE="report"), NOW, run_id="r")
+    assert analysis.actions == []
+    assert any(f.action == Action.PARK for f in analysis.plan.findings)
+
+
+def test_max_actions_per_run_defers_the_rest_largest_savings_first(snapshot: ScanSnapshot) -> None:
+    idle = scanned(snapshot, "idle-fraud-xgb")
+    bigger = idle.model_copy(
+        update={
+            "endpoint": idle.endpoint.model_copy(
+                update={
+                    "name": "idle-big",
+                    "variants": [idle.endpoint.variants[0].model_copy(update={"instance_type": "ml.g5.xlarge"})],
+                }
+            )
+        }
+    )
+    fleet = snapshot.model_copy(update={"endpoints": [*snapshot.endpoints, bigger]})
+    analysis = analyze(fleet, bundled_price_book(), policy(MAX_ACTIONS_PER_RUN=1), NOW, run_id="r")
+    assert [action.finding.endpoint_name for action in analysis.actions] == ["idle-big"]
+    assert analysis.deferred == ["idle-fraud-xgb"]
+    assert analysis.actions[0].approval_timeout_seconds == 24 * 3600
