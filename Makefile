@@ -1,0 +1,69 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Each installs what it needs by itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AWS_DEFAULT_REGION ?= us-east-1
+# sam/cfn-lint must never reach a real account from the test suite.
+export AWS_EC2_METADATA_DISABLED := true
+export SAM_CLI_TELEMETRY := 0
+
+# A Python 3.11+ for the venv (the package and CLI support 3.11+).
+PYTHON ?= $(shell for p in python3.12 python3.11 python3.13 python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then echo $$p; break; fi; done)
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: need Python 3.11 or newer on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(STAMP) ## create .venv and install the package with its dev tools
+
+.PHONY: demo
+demo: $(STAMP) ## the whole loop on an embedded, emulated AWS (no account needed)
+	$(BIN)/endpoint-optimizer demo
+
+.PHONY: lint
+lint: $(STAMP) ## ruff + mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers tests
+	@for f in functions/*/app.py; do echo "mypy $$f"; $(BIN)/mypy $$f || exit 1; done
+
+.PHONY: unit
+unit: $(STAMP) ## pytest: unit, integration and end-to-end
+	$(BIN)/pytest -n 2 -q
+
+.PHONY: template
+template: $(STAMP) ## cfn-lint and sam validate --lint
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint
+
+# sam build needs a python3.12 for the Lambda runtime: from PATH, else pyenv's newest 3.12.
+PY312_BIN = $(shell if python3.12 --version >/dev/null 2>&1; then dirname "$$(command -v python3.12)"; \
+	elif command -v pyenv >/dev/null 2>&1; then ls -d "$$(pyenv root)"/versions/3.12.*/bin 2>/dev/null | sort -V | tail -1; fi)
+
+.PHONY: build
+build: $(STAMP) ## sam build (python3.12, arm64)
+	@test -n "$(PY312_BIN)" || { echo "error: sam build needs python3.12: install it or 'pyenv install 3.12'"; exit 1; }
+	PATH="$(PY312_BIN):$$PATH" $(BIN)/sam build --cached --parallel
+
+.PHONY: test
+test: lint template unit build ## everything that proves it works (CI runs this)
+
+.PHONY: deploy
+deploy: build ## sam deploy --guided (needs AWS credentials)
+	$(BIN)/sam deploy --guided
+
+.PHONY: clean
+clean: ## remove build output and the venv
+	rm -rf .aws-sam $(VENV) .pytest_cache .mypy_cache .ruff_cache
