@@ -94,10 +94,10 @@ class _WarmFunction:
 
 
 def register_function_source(function_name: str, code_dir: Path) -> None:
-    """Tell the runner where `function_name`'s code lives (a folder holding app.py)."""
+    """Tell the runner where `function_name`'s code lives (the CodeUri folder; Handler names the file)."""
     code_dir = Path(code_dir).resolve()
-    if not (code_dir / "app.py").is_file():
-        raise FileNotFoundError(f"Lambda function {function_name!r}: no app.py in {code_dir}")
+    if not code_dir.is_dir():
+        raise FileNotFoundError(f"Lambda function {function_name!r}: code folder {code_dir} does not exist")
     with _INVOKE_LOCK:
         previous = _SOURCES.get(function_name)
         _SOURCES[function_name] = code_dir
@@ -112,11 +112,18 @@ def registered_function_sources() -> dict[str, Path]:
 
 
 def forget_warm_functions() -> None:
-    """Drop every loaded handler module: the next invocation of each function is a cold start."""
+    """Drop every loaded handler module: the next invocation of each function is a cold start.
+
+    Also empties Powertools' parameter/secret cache (process-wide here, per container on AWS): its
+    providers hold clients bound to the emulator's port and values from before a reset.
+    """
     with _INVOKE_LOCK:
         for warm in _WARM.values():
             sys.modules.pop(warm.module.__name__, None)
         _WARM.clear()
+        parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters.constants")
+        if parameters is not None:
+            parameters.DEFAULT_PROVIDERS.clear()
 
 
 def invocation_count(function_name: str) -> int:
@@ -201,11 +208,20 @@ def _private_modules(warm: _WarmFunction | None, code_dir: Path) -> Iterator[dic
         sys.modules.update(shadowed)
 
 
-def _load_handler_module(function_name: str, code_dir: Path) -> ModuleType:
+def _split_handler(handler: str | None) -> tuple[str, str]:
+    """'app.handler' -> ('app.py', 'handler'); 'pkg/mod.fn' or 'pkg.mod.fn' -> ('pkg/mod.py', 'fn')."""
+    module_path, _, attribute = (handler or "app.handler").rpartition(".")
+    return module_path.replace(".", "/") + ".py", attribute
+
+
+def _load_handler_module(function_name: str, code_dir: Path, handler_file: str) -> ModuleType:
     module_name = _HANDLER_MODULE_PREFIX + re.sub(r"\W", "_", function_name)
-    spec = importlib.util.spec_from_file_location(module_name, code_dir / "app.py")
+    path = code_dir / handler_file
+    if not path.is_file():
+        raise ImportError(f"Unable to import module '{handler_file}': no such file in {code_dir}")
+    spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {code_dir / 'app.py'}")
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # a unique name: pydantic/dataclasses look their module up here
     try:
@@ -248,18 +264,19 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
             )
             return _error_payload(error, request_id, "Runtime.ImportModuleError"), True, ""
         warm = _WARM.get(function_name)
+        handler_file, handler_name = _split_handler(self.handler)
         with _overlaid_environ(_function_environment(self)), _private_modules(warm, code_dir) as own:
             if warm is None:
                 log_lines.append("INIT_START (cold start)")
                 try:
-                    module = _load_handler_module(function_name, code_dir)
+                    module = _load_handler_module(function_name, code_dir, handler_file)
                 except Exception as exc:
                     return _error_payload(exc, request_id, "Runtime.ImportModuleError"), True, ""
                 warm = _WarmFunction(code_dir=code_dir, module=module, private_modules=own)
                 _WARM[function_name] = warm
-            handler = getattr(warm.module, "handler", None)
+            handler = getattr(warm.module, handler_name, None)
             if handler is None:
-                error = AttributeError(f"Handler 'handler' missing on module '{code_dir / 'app.py'}'")
+                error = AttributeError(f"Handler '{handler_name}' missing on module '{handler_file}'")
                 return _error_payload(error, request_id, "Runtime.HandlerNotFound"), True, ""
             context = LambdaContext(self, request_id, started + float(self.timeout or 3))
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import urllib.request
 from types import TracebackType
 from typing import Any
@@ -42,6 +43,9 @@ class EmulatedAws:
         self._server: Any = None
         self._port: int | None = None
         self._saved_environ: dict[str, str | None] = {}
+        self._session = boto3.session.Session()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients_lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def __enter__(self) -> EmulatedAws:
@@ -77,6 +81,7 @@ class EmulatedAws:
         try:
             server.stop()
         finally:
+            self._clients.clear()
             self._restore_environ()
             moto_patches.forget_warm_functions()
             moto_patches.forget_ended_executions()
@@ -100,15 +105,24 @@ class EmulatedAws:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client bound to the emulator (typed as Any: use mypy_boto3 types at call sites)."""
-        return boto3.session.Session().client(
-            service,  # type: ignore[call-overload]
-            region_name=region or self.region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=_FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=_FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=_FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        )
+        """A boto3 client bound to the emulator, cached per service and region (clients are thread-safe).
+
+        Typed as Any: annotate with mypy_boto3 types at call sites if you want them.
+        """
+        key = (service, region or self.region)
+        with self._clients_lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=key[1],
+                    endpoint_url=self.endpoint_url,
+                    aws_access_key_id=_FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=_FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                    aws_session_token=_FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+                )
+                self._clients[key] = client
+            return client
 
     def backend(self, service: str, region: str | None = None) -> Any:
         """moto's in-process backend object for `service` (for seeding what the API cannot set)."""

@@ -52,7 +52,9 @@ class SlackReceiver:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self._record))
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="slack-receiver", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-receiver", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from endpoint_optimizer.settings import ConfigurationError, Policy, SlackInteractionsSettings
 
 

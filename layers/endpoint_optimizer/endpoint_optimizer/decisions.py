@@ -177,7 +177,7 @@ def analyze(
             action_id=_action_id(run_id, finding.endpoint_name),
             finding=finding,
             mode=policy.mode,
-            approval_timeout_seconds=policy.approval_timeout_hours * 3600,
+            approval_timeout_seconds=policy.approval_timeout_seconds,
         )
         for finding in chosen
     ]

@@ -55,7 +55,12 @@ class Policy(_Settings):
     grace_days: int = Field(alias="GRACE_DAYS", ge=0)
     skip_tag_key: str = Field(alias="SKIP_TAG_KEY", min_length=1)
     max_actions_per_run: int = Field(alias="MAX_ACTIONS_PER_RUN", ge=0)
-    approval_timeout_hours: int = Field(alias="APPROVAL_TIMEOUT_HOURS", ge=1, le=168)
+    # Hours (the template allows 1..168; fractions are accepted so tests can expire an approval fast).
+    approval_timeout_hours: float = Field(alias="APPROVAL_TIMEOUT_HOURS", gt=0, le=168)
+
+    @property
+    def approval_timeout_seconds(self) -> int:
+        return max(1, round(self.approval_timeout_hours * 3600))
 
 
 class NotifySettings(_Settings):

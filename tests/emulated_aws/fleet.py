@@ -1,0 +1,421 @@
+"""Seeding helpers: SageMaker endpoints with a history and hourly CloudWatch metrics (no product logic).
+
+`seed_demo_fleet` builds the demo fleet: each member carries the outcome the optimizer is expected to reach
+(`expected`) and why, so demos and end-to-end tests can check the plan against it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from emulated_aws.server import EmulatedAws
+
+__all__ = [
+    "DEFAULT_IMAGE",
+    "ENDPOINTS_NAMESPACE",
+    "INVOCATIONS_NAMESPACE",
+    "FleetMember",
+    "VariantSpec",
+    "create_endpoint",
+    "put_hourly_metrics",
+    "register_scalable_target",
+    "seed_demo_fleet",
+]
+
+DEFAULT_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-demo"
+INVOCATIONS_NAMESPACE = "AWS/SageMaker"
+ENDPOINTS_NAMESPACE = "/aws/sagemaker/Endpoints"
+SKIP_TAG_KEY = "endpoint-optimizer:skip"
+_MAX_DATUMS_PER_CALL = 1000  # PutMetricData limit
+_HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """One production variant: instance-based (instance_type) or serverless (serverless_memory_mb)."""
+
+    name: str = "AllTraffic"
+    instance_type: str | None = "ml.m5.large"
+    instance_count: int = 1
+    serverless_memory_mb: int | None = None
+    serverless_max_concurrency: int = 5
+    image: str = DEFAULT_IMAGE
+    weight: float = 1.0
+
+    @property
+    def is_serverless(self) -> bool:
+        return self.serverless_memory_mb is not None
+
+
+@dataclass(frozen=True)
+class FleetMember:
+    """A seeded endpoint and the outcome expected from the optimizer ("park", "none", ...)."""
+
+    name: str
+    kind: str
+    expected: str
+    why: str
+    variants: tuple[VariantSpec, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+    created_days_ago: float = 30.0
+    scalable_variants: tuple[str, ...] = ()
+
+    @property
+    def instance_types(self) -> tuple[str, ...]:
+        return tuple(v.instance_type for v in self.variants if v.instance_type)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """moto keeps naive UTC datetimes."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def create_endpoint(
+    sm: Any,
+    *,
+    name: str,
+    variants: Sequence[VariantSpec],
+    tags: dict[str, str],
+    created_days_ago: float,
+    now: datetime,
+) -> str:
+    """Create model(s), an endpoint config and the endpoint; backdate it to `created_days_ago`.
+
+    Returns the endpoint ARN. Backdating sets CreationTime/LastModifiedTime on moto's backend objects
+    (moto always reports "now"), so this must run in the emulator's process.
+    """
+    from moto.backends import get_backend
+
+    production_variants: list[dict[str, Any]] = []
+    model_names: list[str] = []
+    for variant in variants:
+        model_name = f"{name}-{variant.name}"[:63].lower()
+        sm.create_model(
+            ModelName=model_name,
+            ExecutionRoleArn=EXECUTION_ROLE_ARN,
+            PrimaryContainer={
+                "Image": variant.image,
+                "ModelDataUrl": f"s3://demo-models-123456789012/{name}/{variant.name}/model.tar.gz",
+                "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+            },
+        )
+        model_names.append(model_name)
+        production: dict[str, Any] = {
+            "VariantName": variant.name,
+            "ModelName": model_name,
+            "InitialVariantWeight": variant.weight,
+        }
+        if variant.is_serverless:
+            production["ServerlessConfig"] = {
+                "MemorySizeInMB": variant.serverless_memory_mb,
+                "MaxConcurrency": variant.serverless_max_concurrency,
+            }
+        else:
+            production["InstanceType"] = variant.instance_type
+            production["InitialInstanceCount"] = variant.instance_count
+        production_variants.append(production)
+    config_name = f"{name}-config"[:63]
+    tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
+    sm.create_endpoint_config(
+        EndpointConfigName=config_name, ProductionVariants=production_variants, Tags=tag_list
+    )
+    arn: str = sm.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=tag_list)[
+        "EndpointArn"
+    ]
+
+    created = _naive_utc(now) - timedelta(days=created_days_ago)
+    backend = get_backend("sagemaker")["123456789012"][sm.meta.region_name]
+    endpoint = backend.endpoints[name]
+    endpoint.creation_time = endpoint.last_modified_time = created
+    backend.endpoint_configs[config_name].creation_time = created
+    for model_name in model_names:
+        backend._models[model_name].creation_time = created
+    return arn
+
+
+def put_hourly_metrics(
+    cw: Any,
+    *,
+    endpoint: str,
+    variant: str,
+    start: datetime,
+    hours: int,
+    invocations: Sequence[float] | None = None,
+    cpu: Sequence[float] | None = None,
+    memory: Sequence[float] | None = None,
+    gpu: Sequence[float] | None = None,
+) -> int:
+    """Write hourly datapoints for one variant as SageMaker publishes them; returns the datum count.
+
+    Invocations (AWS/SageMaker, Unit None) get a datapoint only for hours with traffic (> 0): SageMaker
+    publishes none for an hour without requests. CPU/Memory/GPU utilisation (/aws/sagemaker/Endpoints,
+    Percent) get one per hour given. Each series, when given, must hold `hours` values.
+    """
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+    start = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
+    stamps = [start + i * _HOUR for i in range(hours)]
+
+    def series(name: str, values: Sequence[float] | None, unit: str, skip_zero: bool) -> list[dict[str, Any]]:
+        if values is None:
+            return []
+        if len(values) != hours:
+            raise ValueError(f"{endpoint}/{variant} {name}: {len(values)} values for {hours} hours")
+        return [
+            {"MetricName": name, "Dimensions": dimensions, "Timestamp": t, "Value": float(v), "Unit": unit}
+            for t, v in zip(stamps, values, strict=True)
+            if not (skip_zero and v <= 0)
+        ]
+
+    by_namespace = {
+        INVOCATIONS_NAMESPACE: series("Invocations", invocations, "None", skip_zero=True),
+        ENDPOINTS_NAMESPACE: [
+            *series("CPUUtilization", cpu, "Percent", skip_zero=False),
+            *series("MemoryUtilization", memory, "Percent", skip_zero=False),
+            *series("GPUUtilization", gpu, "Percent", skip_zero=False),
+        ],
+    }
+    written = 0
+    for namespace, datums in by_namespace.items():
+        for batch in _batches(datums, _MAX_DATUMS_PER_CALL):
+            cw.put_metric_data(Namespace=namespace, MetricData=batch)
+            written += len(batch)
+    return written
+
+
+def _batches(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def register_scalable_target(
+    aas: Any, endpoint: str, variant: str, min: int, max: int, *, with_policy: bool = True
+) -> str:
+    """Register the variant's DesiredInstanceCount as a scalable target (plus a target-tracking policy)."""
+    resource_id = f"endpoint/{endpoint}/variant/{variant}"
+    aas.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=min,
+        MaxCapacity=max,
+    )
+    if with_policy:
+        aas.put_scaling_policy(
+            PolicyName=f"{endpoint}-{variant}-invocations-per-instance",
+            ServiceNamespace="sagemaker",
+            ResourceId=resource_id,
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 70.0,
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                },
+            },
+        )
+    return resource_id
+
+
+# ---------------------------------------------------------------------------------------------------
+# the demo fleet
+# ---------------------------------------------------------------------------------------------------
+
+_GPU_FAMILIES = ("ml.g4dn", "ml.g5", "ml.g6", "ml.p3", "ml.p4d", "ml.p5", "ml.inf")
+
+
+def _is_gpu(instance_type: str | None) -> bool:
+    return bool(instance_type) and str(instance_type).startswith(_GPU_FAMILIES)
+
+
+@dataclass(frozen=True)
+class _Traffic:
+    """How to generate one variant's hourly series."""
+
+    kind: str  # idle | busy | sporadic | business_hours | none (no metrics at all)
+    cpu: tuple[float, float] = (0.5, 3.0)
+    sporadic_days: tuple[int, ...] = ()
+
+
+def _members() -> list[tuple[FleetMember, dict[str, _Traffic]]]:
+    idle = _Traffic("idle")
+    busy = _Traffic("busy", cpu=(20.0, 70.0))
+    v = VariantSpec
+    skip = {SKIP_TAG_KEY: "true"}
+    team = {"team": "ml-platform", "cost-center": "cc-1234"}
+
+    def m(  # noqa: PLR0917 - a table of positional rows reads best
+        name: str,
+        kind: str,
+        expected: str,
+        why: str,
+        variants: list[VariantSpec],
+        traffic: dict[str, _Traffic],
+        *,
+        days: float = 30.0,
+        tags: dict[str, str] | None = None,
+        scalable: tuple[str, ...] = (),
+    ) -> tuple[FleetMember, dict[str, _Traffic]]:
+        member = FleetMember(
+            name=name,
+            kind=kind,
+            expected=expected,
+            why=why,
+            variants=tuple(variants),
+            tags={**team, **(tags or {})},
+            created_days_ago=days,
+            scalable_variants=scalable,
+        )
+        return member, traffic
+
+    at = {"AllTraffic": idle}
+    bt = {"AllTraffic": busy}
+    return [
+        # ---- idle instance endpoints older than the grace period: park
+        m("demo-idle-fraud-xgb", "idle", "park", "no invocations in 14 days, CPU metrics present",
+          [v(instance_type="ml.m5.large")], at, days=45),
+        m("demo-idle-churn-sklearn", "idle", "park", "no invocations in 14 days, CPU metrics present",
+          [v(instance_type="ml.c5.xlarge")], at, days=21),
+        m("demo-idle-image-classifier", "idle-gpu", "park", "GPU endpoint with no invocations in 14 days",
+          [v(instance_type="ml.g4dn.xlarge")], at, days=30),
+        m("demo-idle-llm-summarizer", "idle-gpu", "park", "GPU endpoint with no invocations in 14 days",
+          [v(instance_type="ml.g5.xlarge")], at, days=16),
+        m("demo-idle-vision-g6", "idle-gpu", "park", "GPU endpoint with no invocations in 14 days",
+          [v(instance_type="ml.g6.xlarge")], at, days=33),
+        m("demo-idle-text-embed-arm", "idle", "park", "Graviton endpoint with no invocations in 14 days",
+          [v(instance_type="ml.c6g.large")], at, days=60),
+        m("demo-idle-recsys-autoscaled", "idle-autoscaled", "park",
+          "two idle instances; its scalable target must be deregistered before the delete",
+          [v(instance_type="ml.m5.xlarge", instance_count=2)], at, days=25, scalable=("AllTraffic",)),
+        m("demo-idle-forecast-blue", "idle-named-variant", "park",
+          "idle; its only variant is named 'blue' (not AllTraffic)",
+          [v(name="blue", instance_type="ml.m5.large")], {"blue": idle}, days=18),
+        m("demo-idle-ner-graviton3", "idle", "park", "idle just past the grace period",
+          [v(instance_type="ml.c7g.large")], at, days=9),
+        # ---- busy: nothing to do
+        m("demo-busy-search-ranker", "busy", "none", "invocations most hours, CPU 20-70 %",
+          [v(instance_type="ml.c5.2xlarge", instance_count=2)], bt, days=120),
+        m("demo-busy-fraud-realtime", "busy", "none", "invocations most hours, CPU 20-70 %",
+          [v(instance_type="ml.m5.xlarge")], bt, days=200),
+        m("demo-busy-ads-ctr", "busy-autoscaled", "none", "invocations most hours, autoscaled",
+          [v(instance_type="ml.c6g.xlarge", instance_count=3)], bt, days=90, scalable=("AllTraffic",)),
+        m("demo-busy-translation-gpu", "busy-gpu", "none", "GPU endpoint serving traffic most hours",
+          [v(instance_type="ml.g5.2xlarge")], bt, days=75),
+        m("demo-busy-chat-router", "busy", "none", "invocations most hours, CPU 20-70 %",
+          [v(instance_type="ml.m5.large")], bt, days=40),
+        m("demo-busy-pricing-model", "busy", "none", "invocations most hours, CPU 20-70 %",
+          [v(instance_type="ml.c5.large")], bt, days=300),
+        m("demo-busy-kyc-ocr", "busy-gpu", "none", "GPU endpoint serving traffic most hours",
+          [v(instance_type="ml.g4dn.2xlarge")], bt, days=150),
+        m("demo-busy-geo-eta", "busy", "none", "invocations most hours, CPU 20-70 %",
+          [v(instance_type="ml.c7g.xlarge", instance_count=2)], bt, days=50),
+        m("demo-busy-support-business-hours", "business-hours", "none",
+          "traffic on weekdays 09-17 UTC only (a schedule candidate later, nothing for now)",
+          [v(instance_type="ml.m5.xlarge", instance_count=2)],
+          {"AllTraffic": _Traffic("business_hours", cpu=(15.0, 55.0))}, days=80),
+        # ---- idle but protected or not eligible: nothing to do
+        m("demo-new-idle-experiment", "new-idle", "none", "idle but created 2 days ago (grace period)",
+          [v(instance_type="ml.m5.large")], at, days=2),
+        m("demo-new-idle-staging", "new-idle", "none", "idle but created 5 days ago (grace period)",
+          [v(instance_type="ml.c5.large")], at, days=5),
+        m("demo-skip-idle-legal-archive", "skip-tagged", "none", f"idle but tagged {SKIP_TAG_KEY}=true",
+          [v(instance_type="ml.m5.large")], at, days=60, tags=skip),
+        m("demo-serverless-sentiment", "serverless", "none", "serverless already (scales to zero itself)",
+          [v(instance_type=None, serverless_memory_mb=2048)],
+          {"AllTraffic": _Traffic("sporadic", sporadic_days=(1, 4, 8, 11))}, days=50),
+        m("demo-serverless-idle-faq", "serverless", "none", "serverless already, no traffic",
+          [v(instance_type=None, serverless_memory_mb=1024)], {"AllTraffic": _Traffic("none")}, days=40),
+        m("demo-nometrics-legacy-svm", "no-metrics", "none",
+          "no CloudWatch datapoints at all: signal missing is not idle",
+          [v(instance_type="ml.m4.xlarge")], {"AllTraffic": _Traffic("none")}, days=90),
+        m("demo-multivariant-ab-test", "multi-variant", "none",
+          "one variant busy, one idle: the endpoint serves traffic",
+          [v(name="champion", instance_type="ml.m5.large", weight=0.9),
+           v(name="challenger", instance_type="ml.m5.large", weight=0.1)],
+          {"champion": busy, "challenger": idle}, days=35),
+        m("demo-sporadic-quarterly-report", "sporadic", "none",
+          "a few invocations on some days (a serverless candidate later, nothing for now)",
+          [v(instance_type="ml.m5.large")],
+          {"AllTraffic": _Traffic("sporadic", sporadic_days=(2, 9))}, days=100),
+        m("demo-sporadic-batch-scorer", "sporadic", "none",
+          "a few invocations on some days (a serverless candidate later, nothing for now)",
+          [v(instance_type="ml.c5.large")],
+          {"AllTraffic": _Traffic("sporadic", sporadic_days=(0, 5, 12))}, days=70),
+    ]  # fmt: skip
+
+
+def _series_for(
+    traffic: _Traffic, variant: VariantSpec, start: datetime, hours: int, rng: random.Random
+) -> dict[str, list[float] | None]:
+    if traffic.kind == "none":
+        return {"invocations": None, "cpu": None, "memory": None, "gpu": None}
+    lo, hi = traffic.cpu
+    invocations: list[float] = []
+    cpu: list[float] = []
+    for i in range(hours):
+        moment = start + i * _HOUR
+        if traffic.kind == "busy":
+            calls = float(rng.randint(200, 6000)) if rng.random() < 0.95 else 0.0
+            load = rng.uniform(lo, hi)
+        elif traffic.kind == "business_hours":
+            on = moment.weekday() < 5 and 9 <= moment.hour < 17
+            calls = float(rng.randint(500, 4000)) if on else 0.0
+            load = rng.uniform(lo, hi) if on else rng.uniform(0.5, 3.0)
+        elif traffic.kind == "sporadic":
+            day = (moment - start).days
+            on = day in traffic.sporadic_days and moment.hour in (10, 14)
+            calls = float(rng.randint(2, 20)) if on else 0.0
+            load = rng.uniform(3.0, 8.0) if on else rng.uniform(0.5, 3.0)
+        else:  # idle
+            calls = 0.0
+            load = rng.uniform(lo, hi)
+        invocations.append(calls)
+        cpu.append(round(load, 2))
+    if variant.is_serverless:  # serverless endpoints publish no instance utilisation metrics
+        return {"invocations": invocations, "cpu": None, "memory": None, "gpu": None}
+    memory = [round(min(95.0, 8.0 + c * 0.6 + rng.uniform(0, 4)), 2) for c in cpu]
+    gpu = [round(min(99.0, c * 1.1), 2) for c in cpu] if _is_gpu(variant.instance_type) else None
+    return {"invocations": invocations, "cpu": cpu, "memory": memory, "gpu": gpu}
+
+
+def seed_demo_fleet(aws: EmulatedAws, now: datetime, *, lookback_days: int = 14) -> list[FleetMember]:
+    """Create the demo fleet with `lookback_days` of hourly metrics ending at `now` (to the hour).
+
+    Metrics start at the endpoint's creation when it is younger than the look-back. Deterministic: the
+    same `now` gives the same data.
+    """
+    sm = aws.client("sagemaker")
+    cw = aws.client("cloudwatch")
+    aas = aws.client("application-autoscaling")
+    now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    end = now.replace(minute=0, second=0, microsecond=0)
+    members: list[FleetMember] = []
+    for member, traffic in _members():
+        create_endpoint(
+            sm,
+            name=member.name,
+            variants=member.variants,
+            tags=member.tags,
+            created_days_ago=member.created_days_ago,
+            now=now,
+        )
+        window_start = end - timedelta(days=lookback_days)
+        created = now - timedelta(days=member.created_days_ago)
+        if created > window_start:  # no metrics before the endpoint existed
+            window_start = created.replace(minute=0, second=0, microsecond=0) + _HOUR
+        hours = int((end - window_start) / _HOUR)
+        rng = random.Random(member.name)
+        for variant in member.variants:
+            series = _series_for(traffic[variant.name], variant, window_start, hours, rng)
+            put_hourly_metrics(
+                cw, endpoint=member.name, variant=variant.name, start=window_start, hours=hours, **series
+            )
+        for variant_name in member.scalable_variants:
+            count = next(v.instance_count for v in member.variants if v.name == variant_name)
+            register_scalable_target(aas, member.name, variant_name, min=1, max=max(4, count * 2))
+        members.append(member)
+    return members

@@ -1,0 +1,103 @@
+"""Driving the loop from outside, as a person in Slack would: find approval cards, click buttons.
+
+Shared by `make demo` and the end-to-end tests. Clicks go to the real `slack_interactions` Lambda
+(through the emulated Lambda service), as signed Slack interaction requests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from emulated_aws.server import EmulatedAws
+from emulated_aws.slack import SlackReceiver, signed_interaction_event
+from emulated_aws.stack import Stack
+
+_HEADER = re.compile(r"^Approve: (?P<action>\S+) (?P<endpoint>.+)\?$")
+
+
+@dataclass(frozen=True)
+class ApprovalCard:
+    approval_id: str
+    action: str
+    endpoint_name: str
+    message: dict[str, Any]
+
+
+def card_of(message: dict[str, Any]) -> ApprovalCard | None:
+    body = message.get("body")
+    if not isinstance(body, dict) or not message["path"].startswith("/services/"):
+        return None
+    blocks = body.get("blocks") or []
+    header = next((b for b in blocks if b.get("type") == "header"), None)
+    actions = next((b for b in blocks if b.get("type") == "actions"), None)
+    if header is None or actions is None:
+        return None
+    matched = _HEADER.match(header["text"]["text"])
+    if matched is None:
+        return None
+    return ApprovalCard(
+        approval_id=actions["elements"][0]["value"],
+        action=matched["action"],
+        endpoint_name=matched["endpoint"],
+        message=message,
+    )
+
+
+def approval_cards(slack: SlackReceiver) -> list[ApprovalCard]:
+    return [card for card in map(card_of, slack.messages) if card is not None]
+
+
+def wait_for_cards(slack: SlackReceiver, count: int, timeout_s: float = 30.0) -> list[ApprovalCard]:
+    """Block until `count` distinct approval cards have arrived (condition variable, no polling)."""
+    seen: dict[str, ApprovalCard] = {card.approval_id: card for card in approval_cards(slack)}
+    while len(seen) < count:
+
+        def is_new_card(message: dict[str, Any]) -> bool:
+            card = card_of(message)
+            return card is not None and card.approval_id not in seen
+
+        card = card_of(slack.wait_for(is_new_card, timeout_s=timeout_s))
+        assert card is not None
+        seen[card.approval_id] = card
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class ClickAnswer:
+    status: int
+    message: str
+
+
+def click(
+    aws: EmulatedAws,
+    stack: Stack,
+    slack: SlackReceiver,
+    *,
+    approval_id: str,
+    user_id: str,
+    action_id: str = "approve",
+    signing_secret: str,
+    timestamp: int | None = None,
+    signature: str | None = None,
+) -> ClickAnswer:
+    """Send a Slack button click to the deployed slack_interactions function; return its HTTP answer."""
+    event = signed_interaction_event(
+        signing_secret,
+        user_id=user_id,
+        action_id=action_id,
+        value=approval_id,
+        response_url=slack.response_url(approval_id),
+        timestamp=timestamp,
+        signature=signature,
+    )
+    answer = aws.client("lambda").invoke(
+        FunctionName=stack.function_names["SlackInteractionsFunction"], Payload=json.dumps(event).encode()
+    )
+    payload = json.loads(answer["Payload"].read())
+    if "statusCode" not in payload:
+        raise RuntimeError(f"slack_interactions failed: {payload}")
+    body = json.loads(payload.get("body") or "{}")
+    return ClickAnswer(status=int(payload["statusCode"]), message=str(body.get("message", "")))
