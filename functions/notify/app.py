@@ -26,4 +26,5 @@ def handler(event: NotifyRequest, context: LambdaContext) -> dict[str, Any]:
         message = summary_message(event.plan, event.results, event.deferred)
     webhook_url = parameters.get_secret(settings.slack_webhook_secret_arn, max_age=300)
     send(clients.sns, settings.topic_arn, webhook_url, message)
+    metrics.add_metric(name="MessagesSent", unit="Count", value=2)
     return {"subject": message.subject, "text": message.text}

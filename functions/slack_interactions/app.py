@@ -36,7 +36,7 @@ def slack_interaction() -> Response[Any]:
     signing_secret = parameters.get_secret(settings.slack_signing_secret_arn, max_age=300)
     # slack-sdk checks the HMAC and refuses timestamps more than 5 minutes off (replays).
     if not SignatureVerifier(signing_secret).is_valid_request(body, dict(app.current_event.headers)):
-        metrics.add_metric(name="SlackRequestsRefused", unit="Count", value=1)
+        metrics.add_metric(name="SlackClicks401", unit="Count", value=1)
         return _answer(HTTPStatus.UNAUTHORIZED, "invalid Slack signature or stale timestamp")
     try:
         interaction = parse_interaction(body)
@@ -50,6 +50,7 @@ def slack_interaction() -> Response[Any]:
         approver_ids=settings.slack_approver_ids,
         now=datetime.now(UTC),
     )
+    metrics.add_metric(name=f"SlackClicks{outcome.status.value}", unit="Count", value=1)
     logger.info("slack click", extra={"status": outcome.status.value, "user": interaction.user.id})
     if outcome.approval is not None and interaction.response_url:
         finding = outcome.approval.finding

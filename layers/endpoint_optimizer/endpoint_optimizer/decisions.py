@@ -81,15 +81,19 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
 
     metrics = {item.variant_name: item for item in scanned.metrics}
     instance_variants = [variant for variant in endpoint.variants if not variant.is_serverless]
+    # An endpoint younger than the look-back can only have reported since it was created.
+    lifetime_hours = int(age_days * 24)
     missing = [
         (variant.name, metrics.get(variant.name))
         for variant in instance_variants
-        if not _utilization_present(metrics.get(variant.name))
+        if not _utilization_present(metrics.get(variant.name), lifetime_hours)
     ]
     if missing:
         name, variant_metrics = missing[0]
         reported = variant_metrics.cpu_datapoints if variant_metrics else 0
-        window = variant_metrics.window_hours if variant_metrics else policy.lookback_days * 24
+        window = (
+            _expected_hours(variant_metrics, lifetime_hours) if variant_metrics else policy.lookback_days * 24
+        )
         return leave_alone(
             f"signal missing: CPUUtilization reported for {reported} of {window} hours on variant {name}; "
             "without utilisation metrics an endpoint with no invocations cannot be told apart from an "
@@ -100,9 +104,15 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
         )
 
     total_invocations = sum(item.invocations_total for item in scanned.metrics)
-    window_hours = max((item.window_hours for item in scanned.metrics), default=policy.lookback_days * 24)
+    window_hours = max(
+        (_expected_hours(item, lifetime_hours) for item in scanned.metrics), default=policy.lookback_days * 24
+    )
     cpu_hours = min(item.cpu_datapoints for item in scanned.metrics) if scanned.metrics else 0
     if total_invocations == 0:
+        full_window = lifetime_hours >= policy.lookback_days * 24
+        span = (
+            f"{policy.lookback_days} days" if full_window else f"the {age_days:.0f} days since it was created"
+        )
         variants = ", ".join(
             f"{variant.name} ({variant.instance_count} x {variant.instance_type})"
             for variant in instance_variants
@@ -114,7 +124,7 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
             estimated_monthly_savings_usd=monthly_cost,
             confidence="high" if monthly_cost is not None else "medium",
             reasons=[
-                f"0 invocations in {policy.lookback_days} days while CPU metrics were reported for "
+                f"0 invocations in {span} while CPU metrics were reported for "
                 f"{cpu_hours} of {window_hours} hours",
                 f"variants: {variants}",
                 f"created {age_days:.0f} days ago, last changed {changed_days:.0f} days ago",
@@ -147,10 +157,15 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
     ).model_copy(update={"reasons": [*reasons, *price_note]})
 
 
-def _utilization_present(metrics: VariantMetrics | None) -> bool:
+def _expected_hours(metrics: VariantMetrics, lifetime_hours: int) -> int:
+    """Hours in which a healthy variant reports utilisation: the look-back, or less for a young endpoint."""
+    return max(1, min(metrics.window_hours, lifetime_hours))
+
+
+def _utilization_present(metrics: VariantMetrics | None, lifetime_hours: int) -> bool:
     if metrics is None or metrics.window_hours == 0:
         return False
-    return metrics.cpu_datapoints >= UTILIZATION_COVERAGE * metrics.window_hours
+    return metrics.cpu_datapoints >= UTILIZATION_COVERAGE * _expected_hours(metrics, lifetime_hours)
 
 
 def analyze(

@@ -1,0 +1,180 @@
+"""`make demo`: the whole loop on the emulated AWS, in one process, in well under two minutes.
+
+Starts moto with its Step Functions interpreter, deploys template.yaml into it, seeds a fleet with
+14 days of hourly metrics, starts the real state machine as the schedule would, answers the Slack
+cards with signed interaction requests to the real slack_interactions handler, and prints the result.
+Handler logs (Powertools JSON) go to .demo/lambda.log, as they would go to CloudWatch Logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from emulated_aws.fleet import seed_demo_fleet
+from emulated_aws.loop import click, wait_for_cards
+from emulated_aws.server import EmulatedAws
+from emulated_aws.slack import SlackReceiver
+from emulated_aws.stack import deploy_stack
+from endpoint_optimizer.cli import main as cli
+from endpoint_optimizer.cli import render_plan
+from endpoint_optimizer.models import Plan
+from endpoint_optimizer.slack import usd
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APPROVER = "U0DEMOAPPROVER"
+SIGNING_SECRET = "demo-signing-secret"
+MAX_ACTIONS = 3
+
+
+def run_demo(out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    log_dir = REPO_ROOT / ".demo"
+    log_dir.mkdir(exist_ok=True)
+    started = time.monotonic()
+
+    def say(text: str = "") -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    def step(text: str) -> None:
+        say(f"\n[{time.monotonic() - started:5.1f}s] {text}")
+
+    with (
+        (log_dir / "lambda.log").open("w", encoding="utf-8") as lambda_log,
+        contextlib.redirect_stdout(lambda_log),
+        EmulatedAws(region="us-east-1") as aws,
+        SlackReceiver() as slack,
+    ):
+        step("Emulated AWS is up (moto with its Step Functions interpreter; Lambdas run in-process).")
+        stack = deploy_stack(
+            aws,
+            REPO_ROOT,
+            parameters={"SlackApproverIds": APPROVER, "MaxActionsPerRun": str(MAX_ACTIONS)},
+            secrets={"SlackWebhookSecret": slack.webhook_url, "SlackSigningSecret": SIGNING_SECRET},
+        )
+        say(f"  deployed template.yaml as stack {stack.stack_name}: {len(stack.function_names)} functions,")
+        say(f"  state machine {stack.state_machine_arn.rsplit(':', 1)[-1]}, table {stack.table_name}")
+        say(f"  Mode=approve, MaxActionsPerRun={MAX_ACTIONS}, approver {APPROVER}")
+
+        now = datetime.now(UTC)
+        fleet = seed_demo_fleet(aws, now)
+        step(f"Seeded {len(fleet)} endpoints with 14 days of hourly CloudWatch metrics.")
+
+        sfn = aws.client("stepfunctions")
+        execution = sfn.start_execution(
+            stateMachineArn=stack.state_machine_arn, name=f"scheduled-{now:%Y%m%dT%H%M%S}", input="{}"
+        )["executionArn"]
+        step("Started the workflow as the daily EventBridge schedule does; waiting for Slack cards...")
+        # Map iterations post in any order; sort so every demo run approves and rejects the same cards.
+        cards = sorted(wait_for_cards(slack, MAX_ACTIONS, timeout_s=60), key=lambda card: card.endpoint_name)
+        for card in cards:
+            say(f"  Slack card {card.approval_id}: {card.action} {card.endpoint_name}")
+
+        step("Clicking in Slack (signed interaction requests to the real slack_interactions handler):")
+        forged = click(
+            aws,
+            stack,
+            slack,
+            approval_id=cards[0].approval_id,
+            user_id=APPROVER,
+            signing_secret="guessed-secret",
+        )
+        say(f"  forged signature           -> HTTP {forged.status} ({forged.message})")
+        outsider = click(
+            aws,
+            stack,
+            slack,
+            approval_id=cards[0].approval_id,
+            user_id="U0OUTSIDER",
+            signing_secret=SIGNING_SECRET,
+        )
+        say(f"  click by a non-approver    -> HTTP {outsider.status} ({outsider.message})")
+        decisions = ["approve"] * (len(cards) - 1) + ["reject"]
+        for card, decision in zip(cards, decisions, strict=True):
+            answer = click(
+                aws,
+                stack,
+                slack,
+                approval_id=card.approval_id,
+                user_id=APPROVER,
+                action_id=decision,
+                signing_secret=SIGNING_SECRET,
+            )
+            say(f"  {decision:7} {card.endpoint_name:27} -> HTTP {answer.status} ({answer.message})")
+        replay = click(
+            aws,
+            stack,
+            slack,
+            approval_id=cards[0].approval_id,
+            user_id=APPROVER,
+            signing_secret=SIGNING_SECRET,
+        )
+        say(f"  replayed click             -> HTTP {replay.status} ({replay.message})")
+
+        described = aws.wait_for_execution(execution, timeout_s=60)
+        output = json.loads(described.get("output") or "{}")
+        step(f"Execution {described['status']}.")
+        if described["status"] != "SUCCEEDED":
+            say(f"  error: {described.get('error')}: {described.get('cause')}")
+            return 1
+
+        plan = Plan.model_validate(output["plan"])
+        step("Findings (the plan, schema_version 1):")
+        render_plan(plan, out)
+
+        results = output["results"]
+        step("What happened to each proposed action:")
+        for result in results:
+            say(f"  {result['outcome']:9} {result['action']} {result['endpoint_name']}: {result['detail']}")
+        if output["deferred"]:
+            say(
+                f"  deferred to later runs by MaxActionsPerRun={MAX_ACTIONS}: {', '.join(output['deferred'])}"
+            )
+
+        live = {
+            item["EndpointName"]
+            for page in aws.client("sagemaker").get_paginator("list_endpoints").paginate()
+            for item in page["Endpoints"]
+        }
+        parked = [r["endpoint_name"] for r in results if r["outcome"] == "applied"]
+        assert not set(parked) & live, "a parked endpoint is still listed"
+        applied = sum(r["estimated_monthly_savings_usd"] or 0 for r in results if r["outcome"] == "applied")
+        step(f"Parked {len(parked)} endpoint(s), gone from ListEndpoints: {', '.join(parked)}")
+        say(f"  savings applied: {usd(applied)} a month; {len(live)} endpoints still serving")
+
+        step("Slack messages received (webhook posts and card updates):")
+        for message in slack.messages:
+            body = message["body"]
+            text = body.get("text", "") if isinstance(body, dict) else str(body)
+            say(f"  {message['path'].split('/')[1]:9} {text.splitlines()[0][:110] if text else ''}")
+        step("SNS messages published (plain text, e.g. to email):")
+        for message in aws.published_sns_messages(stack.topic_arn):
+            say(f"  Subject: {message['subject']}")
+            for line in message["message"].splitlines()[:4]:
+                say(f"    {line}")
+
+        if parked:
+            chosen = max(parked, key=lambda name: "autoscaled" in name)  # shows scalable targets coming back
+            step(f"endpoint-optimizer restore {chosen} (from its snapshot):")
+            with contextlib.redirect_stdout(out):
+                code = cli(["restore", chosen, "--table", stack.table_name])
+            if code != 0:
+                return code
+
+        mismatches = [
+            (member.name, member.expected, finding.action.value)
+            for member in fleet
+            for finding in plan.findings
+            if finding.endpoint_name == member.name and finding.action.value != member.expected
+        ]
+        step(f"Decisions matching the fleet's labels: {len(fleet) - len(mismatches)} of {len(fleet)}.")
+        for name, expected, actual in mismatches:
+            say(f"  MISMATCH {name}: expected {expected}, got {actual}")
+        say(f"\nDone in {time.monotonic() - started:.1f} s. Handler logs: .demo/lambda.log")
+        return 1 if mismatches else 0
