@@ -45,6 +45,7 @@ __all__ = [
     "invocation_count",
     "register_function_source",
     "registered_function_sources",
+    "remove_patches",
     "sagemaker_instance_types",
     "wait_for_execution_end",
 ]
@@ -55,6 +56,15 @@ DEFAULT_MAX_DATAPOINTS = 100_800
 _APPLY_LOCK = threading.Lock()
 _APPLIED = threading.Event()
 _originals: dict[str, Any] = {}
+
+
+_MISSING = object()
+_replaced: list[tuple[Any, str, Any]] = []  # (owner, attribute, what owner.__dict__ held before)
+
+
+def _replace(owner: Any, attribute: str, new: Any) -> None:
+    _replaced.append((owner, attribute, owner.__dict__.get(attribute, _MISSING)))
+    setattr(owner, attribute, new)
 
 
 def apply_patches() -> None:
@@ -68,6 +78,21 @@ def apply_patches() -> None:
         _patch_application_autoscaling()
         _patch_stepfunctions()
         _APPLIED.set()
+
+
+def remove_patches() -> None:
+    """Put moto back as it was (so moto used elsewhere in the same process, e.g. mock_aws unit tests,
+    sees stock behaviour); later calls do nothing. apply_patches() may be called again afterwards."""
+    with _APPLY_LOCK:
+        if not _APPLIED.is_set():
+            return
+        while _replaced:
+            owner, attribute, previous = _replaced.pop()
+            if previous is _MISSING:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, previous)
+        _APPLIED.clear()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -311,9 +336,9 @@ def _patch_lambda_runner() -> None:
         return result
 
     # gap: moto runs Lambda code only in Docker (LambdaFunction._invoke_lambda); run it in-process.
-    function_class._invoke_lambda = _invoke_in_process
+    _replace(function_class, "_invoke_lambda", _invoke_in_process)
     # gap: moto reports FunctionError "Handled" for an uncaught exception (AWS: "Unhandled").
-    function_class.invoke = invoke
+    _replace(function_class, "invoke", invoke)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -356,9 +381,9 @@ def _patch_sagemaker() -> None:
         return original_create_endpoint(self, endpoint_name, endpoint_config_name, tags)
 
     # gap: moto validates endpoint-config instance types against a 2019 list (no c6g/c7g/m6g/g5/g6).
-    config_class.validate_instance_type = validate_instance_type
+    _replace(config_class, "validate_instance_type", validate_instance_type)
     # gap: moto's CreateEndpoint silently overwrites an existing endpoint of the same name.
-    backend_class.create_endpoint = create_endpoint
+    _replace(backend_class, "create_endpoint", create_endpoint)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -669,11 +694,10 @@ def _patch_cloudwatch_get_metric_data() -> None:
             body["NextToken"] = token
         return ActionResult(body)
 
-    # gap: moto scans every datapoint per period per query, ignores the namespace when dimensions are
-    # given, accepts >500 queries and never pages; indexed replacement with AWS's rules.
-    backend_class.get_metric_data = _indexed_get_metric_data
+    # gap: moto's GetMetricData is O(points*periods*queries), drops Namespace with Dimensions, no cap.
+    _replace(backend_class, "get_metric_data", _indexed_get_metric_data)
     # gap: moto's GetMetricData response ignores MaxDatapoints/NextToken; page like AWS.
-    response_class.get_metric_data = get_metric_data
+    _replace(response_class, "get_metric_data", get_metric_data)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -699,10 +723,9 @@ def _patch_application_autoscaling() -> None:
     make_enum: Any = Enum
     extended: Any = make_enum("ScalableDimensionValueSet", members)
     unique(extended)
-    # gap: moto's ScalableDimensionValueSet lacks the inference-component and provisioned-concurrency
-    # dimensions; both the model and the response validation read this module-level name.
-    models_module.ScalableDimensionValueSet = extended
-    responses_module.ScalableDimensionValueSet = extended
+    # gap: moto's enum lacks inference-component:DesiredCopyCount, variant:DesiredProvisionedConcurrency.
+    _replace(models_module, "ScalableDimensionValueSet", extended)
+    _replace(responses_module, "ScalableDimensionValueSet", extended)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -756,6 +779,6 @@ def _patch_stepfunctions() -> None:
         )
 
     # gap: moto offers no way to learn that an execution ended except polling DescribeExecution.
-    comm_class.terminated = terminated
+    _replace(comm_class, "terminated", terminated)
     # gap: moto's interpreter names an execution started without a name "None" (AWS: a UUID).
-    backend_class.start_execution = start_execution
+    _replace(backend_class, "start_execution", start_execution)

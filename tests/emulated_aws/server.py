@@ -43,7 +43,7 @@ class EmulatedAws:
         self._server: Any = None
         self._port: int | None = None
         self._saved_environ: dict[str, str | None] = {}
-        self._session = boto3.session.Session()
+        self._session: boto3.session.Session | None = None
         self._clients: dict[tuple[str, str], Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -65,13 +65,20 @@ class EmulatedAws:
             raise RuntimeError("EmulatedAws is already running")
         from moto.server import ThreadedMotoServer
 
-        moto_patches.apply_patches()
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
+        self._set_environ()  # first: importing moto reads the AWS config (a stale AWS_PROFILE breaks it)
+        try:
+            moto_patches.apply_patches()
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            server.start()
+        except BaseException:
+            self._restore_environ()
+            raise
         self._server = server
+        self._session = boto3.session.Session()
         self._port = int(server.get_host_and_port()[1])
-        self._set_environ()
+        os.environ.update({"AWS_ENDPOINT_URL": self.endpoint_url, "MOTO_PORT": str(self._port)})
+        self._post("/moto-api/reset", None)  # moto's backends are process-wide: start empty
         self._enable_step_functions()
 
     def stop(self) -> None:
@@ -82,9 +89,11 @@ class EmulatedAws:
             server.stop()
         finally:
             self._clients.clear()
+            self._session = None
             self._restore_environ()
             moto_patches.forget_warm_functions()
             moto_patches.forget_ended_executions()
+            moto_patches.remove_patches()
 
     def reset(self) -> None:
         """Empty every moto backend (and forget warm handler modules); the server keeps running."""
@@ -113,6 +122,8 @@ class EmulatedAws:
         with self._clients_lock:
             client = self._clients.get(key)
             if client is None:
+                if self._session is None:
+                    raise RuntimeError("EmulatedAws is not running")
                 client = self._session.client(
                     service,  # type: ignore[call-overload]
                     region_name=key[1],
@@ -170,15 +181,10 @@ class EmulatedAws:
             raise RuntimeError("moto did not answer /moto-api/config")
 
     def _set_environ(self) -> None:
-        values = {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "MOTO_PORT": str(self.port),
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-            **_FAKE_CREDENTIALS,
-        }
+        values = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, **_FAKE_CREDENTIALS}
         removed = [*_REMOVED_VARIABLES, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]
-        self._saved_environ = {key: os.environ.get(key) for key in [*values, *removed]}
+        later = ["AWS_ENDPOINT_URL", "MOTO_PORT"]  # set once the server has its port
+        self._saved_environ = {key: os.environ.get(key) for key in [*values, *removed, *later]}
         for key in removed:
             os.environ.pop(key, None)
         os.environ.update(values)
