@@ -5,6 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from endpoint_optimizer.decisions import analyze
 from endpoint_optimizer.observability import logger, metrics, tracer
 from endpoint_optimizer.pricing import bundled_price_book

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from endpoint_optimizer.actions import apply_action
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.ledger import StateTable

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.notify import report_message, send, summary_message
 from endpoint_optimizer.observability import logger, metrics, tracer

@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from endpoint_optimizer.approvals import request_approval
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.ledger import StateTable

@@ -5,6 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.observability import account_id_of, logger, metrics, tracer
 from endpoint_optimizer.requests import ScanRequest

@@ -11,14 +11,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+from slack_sdk.signature import SignatureVerifier
+
 from endpoint_optimizer import slack
 from endpoint_optimizer.approvals import handle_click, parse_interaction
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.ledger import StateTable
 from endpoint_optimizer.observability import logger, metrics, tracer
 from endpoint_optimizer.settings import SlackInteractionsSettings
-from pydantic import ValidationError
-from slack_sdk.signature import SignatureVerifier
 
 settings = SlackInteractionsSettings.from_env()
 clients = Clients()

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics, register_scalable_target
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack, deploy_stack
-
 from tests.conftest import REPO_ROOT
 
 SIGNING_SECRET = "e2e-signing-secret-7f3a"

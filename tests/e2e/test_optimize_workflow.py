@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from emulated_aws.loop import approval_cards, click, wait_for_cards
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack
 from endpoint_optimizer.cli import main as cli
-
 from tests.e2e.conftest import APPROVER, SIGNING_SECRET, Fleet, start_run
 
 
@@ -18,7 +18,7 @@ def endpoint_names(aws: EmulatedAws) -> set[str]:
     return {item["EndpointName"] for page in pages for item in page["Endpoints"]}
 
 
-def table_items(aws: EmulatedAws, stack: Stack, prefix: str) -> list[dict[str, object]]:
+def table_items(aws: EmulatedAws, stack: Stack, prefix: str) -> list[dict[str, Any]]:
     items = aws.client("dynamodb").scan(TableName=stack.table_name)["Items"]
     return [json.loads(item["body"]["S"]) for item in items if item["pk"]["S"].startswith(prefix)]
 
@@ -50,7 +50,7 @@ def test_idle_endpoint_approved_in_slack_is_parked_and_restore_brings_it_back(
     assert aws.client("sagemaker").describe_endpoint_config(EndpointConfigName=config_name)
     (snapshot,) = table_items(aws, stack, f"SNAPSHOT#{idle}")
     assert snapshot["config_name"] == config_name
-    assert [t["min_capacity"] for t in snapshot["scalable_targets"]] == [1]  # type: ignore[union-attr]
+    assert [t["min_capacity"] for t in snapshot["scalable_targets"]] == [1]
     (entry,) = table_items(aws, stack, f"LEDGER#{idle}")
     assert (entry["outcome"], entry["approved_by"]) == ("applied", APPROVER)
     assert entry["monthly_cost_before_usd"] == 83.95

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+
 from emulated_aws.loop import ApprovalCard, click, wait_for_cards
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack
-
 from tests.e2e.conftest import APPROVER, SIGNING_SECRET, Fleet, start_run
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from slack_sdk.signature import SignatureVerifier
+
 from emulated_aws import moto_patches
 from emulated_aws.fleet import (
     VariantSpec,
@@ -27,7 +29,6 @@ from emulated_aws.fleet import (
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver, signed_interaction_event
 from emulated_aws.stack import deploy_stack
-from slack_sdk.signature import SignatureVerifier
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 2, 12, 30, tzinfo=UTC)

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import jsonschema
 import pytest
+
 from endpoint_optimizer.decisions import analyze, decide
 from endpoint_optimizer.models import Action, ScannedEndpoint, ScanSnapshot
 from endpoint_optimizer.plan import plan_document, plan_schema
 from endpoint_optimizer.pricing import bundled_price_book
 from endpoint_optimizer.settings import Policy
-
 from tests.conftest import load_event
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

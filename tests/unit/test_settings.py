@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from endpoint_optimizer.settings import ConfigurationError, Policy, SlackInteractionsSettings
 
 

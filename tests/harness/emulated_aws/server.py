@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 import boto3
+
 from emulated_aws import moto_patches
 
 __all__ = ["ACCOUNT_ID", "EmulatedAws", "ExecutionDidNotEnd"]

@@ -26,7 +26,7 @@ from endpoint_optimizer.cli import render_plan
 from endpoint_optimizer.models import Plan
 from endpoint_optimizer.slack import usd
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 APPROVER = "U0DEMOAPPROVER"
 SIGNING_SECRET = "demo-signing-secret"
 MAX_ACTIONS = 3
