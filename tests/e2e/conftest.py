@@ -20,12 +20,6 @@ APPROVER = "U0APPROVER"
 LOOKBACK_HOURS = 14 * 24
 
 
-@pytest.fixture(scope="session")
-def aws() -> Iterator[EmulatedAws]:
-    with EmulatedAws(region="us-east-1") as emulated:
-        yield emulated
-
-
 @pytest.fixture
 def slack() -> Iterator[SlackReceiver]:
     with SlackReceiver() as receiver:

@@ -1,0 +1,60 @@
+"""Bad input gets a clear error and changes nothing."""
+
+from __future__ import annotations
+
+import json
+
+from emulated_aws.server import EmulatedAws
+from emulated_aws.stack import Stack
+from tests.conftest import load_event
+from tests.e2e.conftest import Fleet
+
+
+def invoke(aws: EmulatedAws, stack: Stack, logical_id: str, event: object) -> dict[str, object]:
+    answer = aws.client("lambda").invoke(
+        FunctionName=stack.function_names[logical_id], Payload=json.dumps(event).encode()
+    )
+    payload: dict[str, object] = json.loads(answer["Payload"].read())
+    payload["FunctionError"] = answer.get("FunctionError")
+    return payload
+
+
+def test_malformed_apply_event_fails_clearly_and_touches_no_endpoint(
+    aws: EmulatedAws, stack: Stack, fleet: Fleet
+) -> None:
+    idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
+    event = load_event("apply.json")
+    event["action"]["finding"]["action"] = "delete_everything"
+    answer = invoke(aws, stack, "ApplyFunction", event)
+    assert answer["FunctionError"]
+    assert answer["errorType"] == "ValidationError"
+    assert "delete_everything" in str(answer["errorMessage"])
+    aws.client("sagemaker").describe_endpoint(EndpointName=idle)
+    assert aws.client("dynamodb").scan(TableName=stack.table_name)["Items"] == []
+
+
+def test_apply_refuses_an_endpoint_opted_out_after_the_scan(
+    aws: EmulatedAws, stack: Stack, fleet: Fleet
+) -> None:
+    # GIVEN an approved park of an endpoint someone tagged with the skip tag after the scan
+    idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
+    arn = aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointArn"]
+    aws.client("sagemaker").add_tags(
+        ResourceArn=arn, Tags=[{"Key": "endpoint-optimizer:skip", "Value": "true"}]
+    )
+    # WHEN apply runs THEN it refuses and the endpoint keeps serving
+    answer = invoke(aws, stack, "ApplyFunction", load_event("apply.json"))
+    assert answer["errorType"] == "ActionRefused"
+    assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
+
+
+def test_missing_slack_secret_fails_the_notification_clearly(
+    aws: EmulatedAws, stack: Stack
+) -> None:
+    aws.client("secretsmanager").delete_secret(
+        SecretId=stack.webhook_secret_arn, ForceDeleteWithoutRecovery=True
+    )
+    answer = invoke(aws, stack, "NotifyFunction", load_event("notify_report.json"))
+    assert answer["FunctionError"]
+    assert answer["errorType"] == "GetParameterError"
+    assert "can't find the specified secret" in str(answer["errorMessage"])

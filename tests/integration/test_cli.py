@@ -1,0 +1,70 @@
+"""The CLI on a laptop: a read-only scan through the default credential chain (here AWS_ENDPOINT_URL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics
+from emulated_aws.server import EmulatedAws
+from endpoint_optimizer.cli import main as cli
+from endpoint_optimizer.plan import plan_schema
+
+HOURS = 14 * 24
+
+
+@pytest.fixture
+def two_endpoints(aws: EmulatedAws) -> None:
+    aws.reset()
+    now = datetime.now(UTC)
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS)
+    for name, invocations in [("cli-idle", None), ("cli-busy", [40.0] * HOURS)]:
+        create_endpoint(
+            aws.client("sagemaker"),
+            name=name,
+            variants=[VariantSpec()],
+            tags={},
+            created_days_ago=20,
+            now=now,
+        )
+        put_hourly_metrics(
+            aws.client("cloudwatch"),
+            endpoint=name,
+            variant="AllTraffic",
+            start=start,
+            hours=HOURS,
+            invocations=invocations,
+            cpu=[3.0] * HOURS,
+            memory=[30.0] * HOURS,
+        )
+
+
+def test_scan_prints_findings_and_writes_a_plan_that_matches_the_schema(
+    two_endpoints: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan_path = tmp_path / "plan.json"
+    assert cli(["scan", "--region", "us-east-1", "--output", str(plan_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "cli-idle" in printed and "park" in printed
+    assert "$83.95 a month to save" in printed
+    plan = json.loads(plan_path.read_text())
+    jsonschema.validate(plan, plan_schema())
+    assert sorted((f["endpoint_name"], f["action"]) for f in plan["findings"]) == [
+        ("cli-busy", "none"),
+        ("cli-idle", "park"),
+    ]
+
+
+def test_scan_changes_nothing(two_endpoints: None, aws: EmulatedAws, tmp_path: Path) -> None:
+    before = aws.client("sagemaker").list_endpoints()["Endpoints"]
+    assert cli(["scan", "--region", "us-east-1"]) == 0
+    assert aws.client("sagemaker").list_endpoints()["Endpoints"] == before
+
+
+def test_restore_without_a_table_says_what_to_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["restore", "anything"]) == 2
+    assert "--table" in capsys.readouterr().err
