@@ -48,9 +48,7 @@ def test_apply_refuses_an_endpoint_opted_out_after_the_scan(
     assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
 
 
-def test_missing_slack_secret_fails_the_notification_clearly(
-    aws: EmulatedAws, stack: Stack
-) -> None:
+def test_missing_slack_secret_fails_the_notification_clearly(aws: EmulatedAws, stack: Stack) -> None:
     aws.client("secretsmanager").delete_secret(
         SecretId=stack.webhook_secret_arn, ForceDeleteWithoutRecovery=True
     )
