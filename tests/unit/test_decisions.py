@@ -47,7 +47,7 @@ def test_idle_endpoint_with_utilisation_metrics_is_parked_with_full_savings(snap
     assert finding.action == Action.PARK
     assert finding.current_monthly_cost_usd == pytest.approx(83.95)
     assert finding.estimated_monthly_savings_usd == pytest.approx(83.95)
-    assert "0 invocations in 14 days while CPU metrics were reported for 336 of 336 hours" in finding.reasons
+    assert "0 invocations in 14 days while CPU metrics were reported on 14 of 14 days" in finding.reasons
     assert finding.blocked_by == []
 
 
@@ -58,7 +58,7 @@ def test_idle_endpoint_with_utilisation_metrics_is_parked_with_full_savings(snap
         ("new-idle-churn", "created 2.0 days ago, within the 7-day grace period", "grace period"),
         ("opted-out-idle", "opted out: tag endpoint-optimizer:skip=true", "tag endpoint-optimizer:skip=true"),
         ("serverless-sentiment", "already on Serverless Inference", None),
-        ("no-metrics-legacy", "signal missing: CPUUtilization reported for 0 of 336 hours", "signal missing"),
+        ("no-metrics-legacy", "signal missing: CPUUtilization reported on 0 of 14 days", "signal missing"),
     ],
 )
 def test_endpoints_that_must_be_left_alone_get_none_with_a_reason(

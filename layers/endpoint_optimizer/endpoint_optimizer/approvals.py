@@ -14,6 +14,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qs
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from endpoint_optimizer import slack
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 # Step Functions error name the workflow catches to record a rejection (statemachines/optimize.asl.json).
 REJECTED_ERROR = "ApprovalRejected"
+# SendTaskSuccess/SendTaskFailure errors meaning the workflow no longer waits for this token
+# (botocore 1.43.127 stepfunctions/2016-11-23 service model, read 2026-11-30).
+TOKEN_GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
 
 
 def new_approval_id() -> str:
@@ -116,17 +120,26 @@ def handle_click(
     except ApprovalExpired as error:
         return InteractionOutcome(HTTPStatus.GONE, str(error))
 
-    if verdict == ApprovalState.APPROVED:
-        stepfunctions.send_task_success(
-            taskToken=approval.task_token,
-            output=json.dumps({"approval_id": approval.approval_id, "approved_by": user_id}),
+    try:
+        if verdict == ApprovalState.APPROVED:
+            stepfunctions.send_task_success(
+                taskToken=approval.task_token,
+                output=json.dumps({"approval_id": approval.approval_id, "approved_by": user_id}),
+            )
+            message = f"Approved by <@{user_id}>: applying {approval.finding.action.value}."
+        else:
+            stepfunctions.send_task_failure(
+                taskToken=approval.task_token, error=REJECTED_ERROR, cause=f"rejected in Slack by {user_id}"
+            )
+            message = f"Rejected by <@{user_id}>: {approval.finding.endpoint_name} is left as it is."
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in TOKEN_GONE:
+            raise
+        # Step Functions stopped waiting (timeout) a moment before the click: nothing will be applied.
+        table.mark_expired(approval.approval_id)
+        return InteractionOutcome(
+            HTTPStatus.GONE, "this approval expired before the click arrived; nothing changed"
         )
-        message = f"Approved by <@{user_id}>: applying {approval.finding.action.value}."
-    else:
-        stepfunctions.send_task_failure(
-            taskToken=approval.task_token, error=REJECTED_ERROR, cause=f"rejected in Slack by {user_id}"
-        )
-        message = f"Rejected by <@{user_id}>: {approval.finding.endpoint_name} is left as it is."
     return InteractionOutcome(HTTPStatus.OK, message, approval)
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -60,6 +61,10 @@ class Clients:
     @property
     def autoscaling(self) -> ApplicationAutoScalingClient:
         return self._client("application-autoscaling")  # type: ignore[no-any-return]
+
+    @property
+    def tagging(self) -> ResourceGroupsTaggingAPIClient:
+        return self._client("resourcegroupstaggingapi")  # type: ignore[no-any-return]
 
     @property
     def dynamodb(self) -> DynamoDBClient:

@@ -6,6 +6,7 @@ No boto3 here. The same reason text goes to the plan, Slack, SNS and the ledger.
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import datetime
 
 from endpoint_optimizer.models import (
@@ -21,8 +22,8 @@ from endpoint_optimizer.models import (
 from endpoint_optimizer.pricing import PriceBook
 from endpoint_optimizer.settings import Policy
 
-# Utilisation counts as "present" when CPUUtilization was reported for at least this share of the
-# look-back hours. Below it, missing data could be an agent outage or wrong dimensions, not idleness.
+# Utilisation counts as "present" when CPUUtilization was reported on at least this share of the
+# look-back days. Below it, missing data could be an agent outage or wrong dimensions, not idleness.
 UTILIZATION_COVERAGE = 0.9
 SECONDS_PER_DAY = 86400
 
@@ -79,37 +80,34 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
             changed_days=round(changed_days, 1),
         )
 
-    metrics = {item.variant_name: item for item in scanned.metrics}
+    metrics = {item.variant_name: item for item in scanned.metrics if item.scope == "variant"}
     instance_variants = [variant for variant in endpoint.variants if not variant.is_serverless]
-    # An endpoint younger than the look-back can only have reported since it was created.
-    lifetime_hours = int(age_days * 24)
+    lifetime_days = int(age_days)  # a young endpoint can only have reported since it was created
     missing = [
         (variant.name, metrics.get(variant.name))
         for variant in instance_variants
-        if not _utilization_present(metrics.get(variant.name), lifetime_hours)
+        if not _utilization_present(metrics.get(variant.name), lifetime_days)
     ]
     if missing:
         name, variant_metrics = missing[0]
-        reported = variant_metrics.cpu_datapoints if variant_metrics else 0
-        window = (
-            _expected_hours(variant_metrics, lifetime_hours) if variant_metrics else policy.lookback_days * 24
-        )
+        reported = variant_metrics.cpu_days_reported if variant_metrics else 0
+        expected = _expected_days(variant_metrics, lifetime_days) if variant_metrics else policy.lookback_days
         return leave_alone(
-            f"signal missing: CPUUtilization reported for {reported} of {window} hours on variant {name}; "
+            f"signal missing: CPUUtilization reported on {reported} of {expected} days on variant {name}; "
             "without utilisation metrics an endpoint with no invocations cannot be told apart from an "
             "unmonitored one",
             blocked_by=["signal missing"],
-            cpu_hours_reported=reported,
-            window_hours=window,
+            cpu_days_reported=reported,
+            window_days=expected,
         )
 
     total_invocations = sum(item.invocations_total for item in scanned.metrics)
-    window_hours = max(
-        (_expected_hours(item, lifetime_hours) for item in scanned.metrics), default=policy.lookback_days * 24
-    )
-    cpu_hours = min(item.cpu_datapoints for item in scanned.metrics) if scanned.metrics else 0
+    window_hours = max((item.window_hours for item in scanned.metrics), default=policy.lookback_days * 24)
+    variant_metrics_present = [metrics[v.name] for v in instance_variants if v.name in metrics]
+    cpu_days = min((item.cpu_days_reported for item in variant_metrics_present), default=0)
+    expected_days = max((_expected_days(item, lifetime_days) for item in variant_metrics_present), default=0)
     if total_invocations == 0:
-        full_window = lifetime_hours >= policy.lookback_days * 24
+        full_window = lifetime_days >= policy.lookback_days
         span = (
             f"{policy.lookback_days} days" if full_window else f"the {age_days:.0f} days since it was created"
         )
@@ -124,8 +122,7 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
             estimated_monthly_savings_usd=monthly_cost,
             confidence="high" if monthly_cost is not None else "medium",
             reasons=[
-                f"0 invocations in {span} while CPU metrics were reported for "
-                f"{cpu_hours} of {window_hours} hours",
+                f"0 invocations in {span} while CPU metrics were reported on {cpu_days} of {expected_days} days",
                 f"variants: {variants}",
                 f"created {age_days:.0f} days ago, last changed {changed_days:.0f} days ago",
                 f"one-step way back: endpoint-optimizer restore {endpoint.name}",
@@ -133,8 +130,8 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
             ],
             evidence={
                 "invocations": 0,
-                "cpu_hours_reported": cpu_hours,
-                "window_hours": window_hours,
+                "cpu_days_reported": cpu_days,
+                "window_days": expected_days,
                 "age_days": round(age_days, 1),
             },
         )
@@ -157,15 +154,17 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
     ).model_copy(update={"reasons": [*reasons, *price_note]})
 
 
-def _expected_hours(metrics: VariantMetrics, lifetime_hours: int) -> int:
-    """Hours in which a healthy variant reports utilisation: the look-back, or less for a young endpoint."""
-    return max(1, min(metrics.window_hours, lifetime_hours))
+def _expected_days(metrics: VariantMetrics, lifetime_days: int) -> int:
+    """Days on which a healthy variant reports utilisation: the look-back, or fewer for a young endpoint."""
+    return max(1, min(metrics.window_days, lifetime_days))
 
 
-def _utilization_present(metrics: VariantMetrics | None, lifetime_hours: int) -> bool:
-    if metrics is None or metrics.window_hours == 0:
+def _utilization_present(metrics: VariantMetrics | None, lifetime_days: int) -> bool:
+    if metrics is None or metrics.window_days == 0:
         return False
-    return metrics.cpu_datapoints >= UTILIZATION_COVERAGE * _expected_hours(metrics, lifetime_hours)
+    return metrics.cpu_days_reported >= math.ceil(
+        UTILIZATION_COVERAGE * _expected_days(metrics, lifetime_days)
+    )
 
 
 def analyze(

@@ -1,39 +1,88 @@
-"""What endpoints exist: ListEndpoints, DescribeEndpoint(+Config), tags and scalable targets.
+"""What endpoints exist and how they are configured. AWS access only; clients are passed in.
 
-AWS access only; no decisions here. Clients are passed in.
+Call budget per region (page sizes from botocore 1.43.127 service models, read 2026-11-30):
+- ListEndpoints: 100 a page.
+- Tags for every endpoint: Resource Groups Tagging API GetResources, 100 a page (instead of ListTags
+  per endpoint). It returns tagged (or once-tagged) resources only: an endpoint absent from it has no tags.
+- Scalable targets and scheduled actions: DescribeScalableTargets / DescribeScheduledActions for the
+  whole sagemaker namespace, 50 a page.
+- Inference components: ListInferenceComponents, 100 a page; DescribeInferenceComponent per component.
+- Per endpoint: DescribeEndpoint; DescribeEndpointConfig once per config (configs are immutable).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from endpoint_optimizer.models import Endpoint, ScalableTarget, Variant
+from endpoint_optimizer.models import Endpoint, InferenceComponent, ScalableTarget, ScheduledAction, Variant
+from endpoint_optimizer.scan_state import ConfigInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_sagemaker import SageMakerClient
 
-# ListEndpoints MaxResults is 1..100 and defaults to 10 (botocore 1.43.127 sagemaker service-2.json).
-LIST_PAGE_SIZE = 100
+LIST_PAGE_SIZE = 100  # ListEndpoints / ListInferenceComponents MaxResults 1..100 (default 10)
+TAG_PAGE_SIZE = 100  # GetResources ResourcesPerPage 1..100
+AUTOSCALING_PAGE_SIZE = 50  # DescribeScalableTargets / DescribeScheduledActions MaxResults 1..50
+
+CountCall = Callable[[str], None]
 
 
-def list_endpoint_summaries(sagemaker: SageMakerClient) -> list[dict[str, Any]]:
+def _no_count(_: str) -> None:
+    return None
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def list_endpoint_summaries(sagemaker: SageMakerClient, count: CountCall = _no_count) -> list[dict[str, Any]]:
     """Every endpoint of the region, all statuses (the analyzer explains why it leaves some alone)."""
     summaries: list[dict[str, Any]] = []
-    paginator = sagemaker.get_paginator("list_endpoints")
-    for page in paginator.paginate(PaginationConfig={"PageSize": LIST_PAGE_SIZE}):
+    request: dict[str, Any] = {"MaxResults": LIST_PAGE_SIZE}
+    while True:
+        count("sagemaker:ListEndpoints")
+        page = sagemaker.list_endpoints(**request)
         summaries.extend(dict(item) for item in page["Endpoints"])
-    return summaries
+        if not page.get("NextToken"):
+            return summaries
+        request["NextToken"] = page["NextToken"]
+
+
+def tags_by_arn(
+    tagging: ResourceGroupsTaggingAPIClient, count: CountCall = _no_count
+) -> dict[str, dict[str, str]]:
+    """Tags of every SageMaker endpoint in the region, keyed by lower-cased ARN."""
+    tags: dict[str, dict[str, str]] = {}
+    request: dict[str, Any] = {
+        "ResourceTypeFilters": ["sagemaker:endpoint"],
+        "ResourcesPerPage": TAG_PAGE_SIZE,
+    }
+    while True:
+        count("tagging:GetResources")
+        page = tagging.get_resources(**request)
+        for item in page.get("ResourceTagMappingList", []):
+            tags[item["ResourceARN"].lower()] = {tag["Key"]: tag["Value"] for tag in item.get("Tags", [])}
+        if not page.get("PaginationToken"):
+            return tags
+        request["PaginationToken"] = page["PaginationToken"]
+
+
+def variant_resource_id(endpoint_name: str, variant_name: str) -> str:
+    return f"endpoint/{endpoint_name}/variant/{variant_name}"
 
 
 def scalable_targets_by_resource(
-    autoscaling: ApplicationAutoScalingClient,
+    autoscaling: ApplicationAutoScalingClient, count: CountCall = _no_count
 ) -> dict[str, list[ScalableTarget]]:
-    """All SageMaker scalable targets of the region in a few paged calls, keyed by resource id."""
     targets: dict[str, list[ScalableTarget]] = {}
-    paginator = autoscaling.get_paginator("describe_scalable_targets")
-    for page in paginator.paginate(ServiceNamespace="sagemaker"):
+    request: dict[str, Any] = {"ServiceNamespace": "sagemaker", "MaxResults": AUTOSCALING_PAGE_SIZE}
+    while True:
+        count("application-autoscaling:DescribeScalableTargets")
+        page = autoscaling.describe_scalable_targets(**request)
         for item in page["ScalableTargets"]:
             target = ScalableTarget(
                 resource_id=item["ResourceId"],
@@ -42,60 +91,165 @@ def scalable_targets_by_resource(
                 max_capacity=item["MaxCapacity"],
             )
             targets.setdefault(target.resource_id, []).append(target)
-    return targets
+        if not page.get("NextToken"):
+            return targets
+        request["NextToken"] = page["NextToken"]
 
 
-def variant_resource_id(endpoint_name: str, variant_name: str) -> str:
-    return f"endpoint/{endpoint_name}/variant/{variant_name}"
+def scheduled_actions_by_resource(
+    autoscaling: ApplicationAutoScalingClient, count: CountCall = _no_count
+) -> dict[str, list[ScheduledAction]]:
+    actions: dict[str, list[ScheduledAction]] = {}
+    request: dict[str, Any] = {"ServiceNamespace": "sagemaker", "MaxResults": AUTOSCALING_PAGE_SIZE}
+    while True:
+        count("application-autoscaling:DescribeScheduledActions")
+        page = autoscaling.describe_scheduled_actions(**request)
+        for item in page["ScheduledActions"]:
+            action = item.get("ScalableTargetAction", {})
+            scheduled = ScheduledAction(
+                resource_id=item["ResourceId"],
+                name=item["ScheduledActionName"],
+                schedule=item["Schedule"],
+                scalable_dimension=item.get("ScalableDimension", ""),
+                min_capacity=action.get("MinCapacity"),
+                max_capacity=action.get("MaxCapacity"),
+            )
+            actions.setdefault(scheduled.resource_id, []).append(scheduled)
+        if not page.get("NextToken"):
+            return actions
+        request["NextToken"] = page["NextToken"]
+
+
+def list_inference_components(
+    sagemaker: SageMakerClient, count: CountCall = _no_count
+) -> list[dict[str, Any]]:
+    summaries: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"MaxResults": LIST_PAGE_SIZE}
+    while True:
+        count("sagemaker:ListInferenceComponents")
+        page = sagemaker.list_inference_components(**request)
+        summaries.extend(dict(item) for item in page["InferenceComponents"])
+        if not page.get("NextToken"):
+            return summaries
+        request["NextToken"] = page["NextToken"]
+
+
+def describe_inference_component(
+    sagemaker: SageMakerClient, name: str, count: CountCall = _no_count
+) -> InferenceComponent:
+    count("sagemaker:DescribeInferenceComponent")
+    described: dict[str, Any] = dict(sagemaker.describe_inference_component(InferenceComponentName=name))
+    spec = described.get("Specification") or {}
+    container = spec.get("Container") or {}
+    compute = spec.get("ComputeResourceRequirements") or {}
+    runtime = described.get("RuntimeConfig") or {}
+    image = (container.get("DeployedImage") or {}).get("SpecifiedImage") or container.get("Image")
+    return InferenceComponent(
+        name=described["InferenceComponentName"],
+        variant_name=described.get("VariantName"),
+        status=described.get("InferenceComponentStatus", "Unknown"),
+        created_at=aware(described["CreationTime"]),
+        last_modified_at=aware(described["LastModifiedTime"]),
+        model_name=spec.get("ModelName"),
+        image=image,
+        current_copies=runtime.get("CurrentCopyCount"),
+        desired_copies=runtime.get("DesiredCopyCount"),
+        cpu_cores=compute.get("NumberOfCpuCoresRequired"),
+        min_memory_mb=compute.get("MinMemoryRequiredInMb"),
+        accelerators=compute.get("NumberOfAcceleratorDevicesRequired"),
+    )
+
+
+def _config_variant(item: dict[str, Any]) -> Variant:
+    serverless = item.get("ServerlessConfig") or {}
+    managed = item.get("ManagedInstanceScaling") or {}
+    return Variant(
+        name=item["VariantName"],
+        instance_type=item.get("InstanceType"),
+        instance_count=int(item.get("InitialInstanceCount") or 0),
+        serverless_memory_mb=serverless.get("MemorySizeInMB"),
+        serverless_max_concurrency=serverless.get("MaxConcurrency"),
+        serverless_provisioned_concurrency=serverless.get("ProvisionedConcurrency"),
+        model_name=item.get("ModelName"),
+        managed_min_instances=managed.get("MinInstanceCount"),
+        managed_max_instances=managed.get("MaxInstanceCount"),
+    )
+
+
+def describe_config(sagemaker: SageMakerClient, name: str, count: CountCall = _no_count) -> ConfigInfo:
+    count("sagemaker:DescribeEndpointConfig")
+    config: dict[str, Any] = dict(sagemaker.describe_endpoint_config(EndpointConfigName=name))
+    return ConfigInfo(
+        name=name,
+        variants={
+            item["VariantName"]: _config_variant(item) for item in config.get("ProductionVariants", [])
+        },
+        shadow_variants={
+            item["VariantName"]: _config_variant(item)
+            for item in config.get("ShadowProductionVariants") or []
+        },
+        data_capture=bool((config.get("DataCaptureConfig") or {}).get("EnableCapture", False)),
+        async_inference=bool(config.get("AsyncInferenceConfig")),
+        vpc=bool(config.get("VpcConfig")),
+        network_isolation=bool(config.get("EnableNetworkIsolation", False)),
+    )
+
+
+def _live_variant(live: dict[str, Any], declared: Variant | None) -> Variant:
+    base = declared or Variant(name=live["VariantName"])
+    serverless = live.get("CurrentServerlessConfig") or {}
+    managed = live.get("ManagedInstanceScaling") or {}
+    images = live.get("DeployedImages") or []
+    updates: dict[str, Any] = {}
+    if "CurrentInstanceCount" in live:
+        updates["instance_count"] = int(live["CurrentInstanceCount"])
+    if serverless:
+        updates["serverless_memory_mb"] = serverless.get("MemorySizeInMB")
+        updates["serverless_max_concurrency"] = serverless.get("MaxConcurrency")
+        updates["serverless_provisioned_concurrency"] = serverless.get("ProvisionedConcurrency")
+    if managed:
+        updates["managed_min_instances"] = managed.get("MinInstanceCount")
+        updates["managed_max_instances"] = managed.get("MaxInstanceCount")
+    if images:
+        updates["image"] = images[0].get("SpecifiedImage") or images[0].get("ResolvedImage")
+    return base.model_copy(update=updates)
 
 
 def describe_endpoint(
     sagemaker: SageMakerClient,
-    summary: dict[str, Any],
+    name: str,
     *,
     account_id: str,
     region: str,
-    scalable_targets: dict[str, list[ScalableTarget]],
+    config_for: Callable[[str], ConfigInfo],
+    count: CountCall = _no_count,
 ) -> Endpoint:
-    name = summary["EndpointName"]
-    described = sagemaker.describe_endpoint(EndpointName=name)
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
-    configured = {item["VariantName"]: item for item in config["ProductionVariants"]}
-    variants = []
-    for live in described.get("ProductionVariants", []):
-        declared: dict[str, Any] = dict(configured.get(live["VariantName"], {}))
-        serverless = live.get("CurrentServerlessConfig") or declared.get("ServerlessConfig")
-        variants.append(
-            Variant(
-                name=live["VariantName"],
-                instance_type=declared.get("InstanceType"),
-                instance_count=int(live.get("CurrentInstanceCount", declared.get("InitialInstanceCount", 0))),
-                serverless_memory_mb=int(serverless["MemorySizeInMB"]) if serverless else None,
-                model_name=declared.get("ModelName"),
-            )
-        )
-    tags = {
-        tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=described["EndpointArn"])["Tags"]
-    }
-    targets = [
-        target
-        for variant in variants
-        for target in scalable_targets.get(variant_resource_id(name, variant.name), [])
+    """DescribeEndpoint, joined with its (cached) config. Tags, autoscaling and components come later."""
+    count("sagemaker:DescribeEndpoint")
+    described: dict[str, Any] = dict(sagemaker.describe_endpoint(EndpointName=name))
+    config = config_for(described["EndpointConfigName"])
+    variants = [
+        _live_variant(live, config.variants.get(live["VariantName"]))
+        for live in described.get("ProductionVariants", [])
     ]
+    shadows = [
+        _live_variant(live, config.shadow_variants.get(live["VariantName"]))
+        for live in described.get("ShadowProductionVariants") or []
+    ]
+    capture = described.get("DataCaptureConfig") or {}
     return Endpoint(
         name=name,
         arn=described["EndpointArn"],
         account_id=account_id,
         region=region,
         status=described["EndpointStatus"],
-        created_at=_aware(described["CreationTime"]),
-        last_modified_at=_aware(described["LastModifiedTime"]),
+        created_at=aware(described["CreationTime"]),
+        last_modified_at=aware(described["LastModifiedTime"]),
         config_name=described["EndpointConfigName"],
-        tags=tags,
         variants=variants,
-        scalable_targets=targets,
+        shadow_variants=shadows,
+        async_inference=config.async_inference or bool(described.get("AsyncInferenceConfig")),
+        data_capture=config.data_capture or bool(capture.get("EnableCapture", False)),
+        vpc=config.vpc,
+        network_isolation=config.network_isolation,
     )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -73,10 +73,7 @@ class StateTable:
     ) -> Approval:
         """pending -> approved/rejected exactly once, and only before it expires (conditional write)."""
         approval = self.get_approval(approval_id)
-        if approval.state != ApprovalState.PENDING:
-            raise ApprovalAlreadyDecided(f"approval {approval_id} is already {approval.state.value}")
-        if now >= approval.expires_at:
-            raise ApprovalExpired(f"approval {approval_id} expired at {approval.expires_at.isoformat()}")
+        self._check_open(approval, now)
         try:
             self._dynamodb.update_item(
                 TableName=self._table,
@@ -94,9 +91,34 @@ class StateTable:
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                self._check_open(self.get_approval(approval_id), now)  # says which: decided or expired
                 raise ApprovalAlreadyDecided(f"approval {approval_id} was decided concurrently") from None
             raise
         return approval.model_copy(update={"state": state, "decided_by": user_id, "decided_at": now})
+
+    @staticmethod
+    def _check_open(approval: Approval, now: datetime) -> None:
+        if approval.state == ApprovalState.EXPIRED:
+            raise ApprovalExpired(
+                f"approval {approval.approval_id} expired at {approval.expires_at.isoformat()}"
+            )
+        if approval.state != ApprovalState.PENDING:
+            raise ApprovalAlreadyDecided(f"approval {approval.approval_id} is already {approval.state.value}")
+        # Whole seconds, as stored in `expires_at` for the conditional write.
+        if int(now.timestamp()) >= int(approval.expires_at.timestamp()):
+            raise ApprovalExpired(
+                f"approval {approval.approval_id} expired at {approval.expires_at.isoformat()}"
+            )
+
+    def mark_expired(self, approval_id: str) -> None:
+        """The workflow stopped waiting before the click reached it: record that nothing was approved."""
+        self._dynamodb.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"APPROVAL#{approval_id}"}, "sk": {"S": "APPROVAL"}},
+            UpdateExpression="SET #state = :expired",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":expired": {"S": ApprovalState.EXPIRED.value}},
+        )
 
     # Snapshots -------------------------------------------------------------------------------------
     def put_snapshot(self, snapshot: Snapshot) -> None:

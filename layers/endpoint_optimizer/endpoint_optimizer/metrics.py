@@ -1,12 +1,20 @@
-"""Per-variant CloudWatch signal over the look-back, read with GetMetricData in batches of 500 queries.
+"""Per-variant and per-inference-component CloudWatch signal, read with GetMetricData in batches of 500.
 
-SageMaker publishes per variant: every query carries EndpointName AND VariantName. A query with the
-wrong dimensions returns no data, which would look idle, so "no datapoints" is kept apart from zero.
+SageMaker publishes per variant: every variant query carries EndpointName AND VariantName (never
+EndpointName alone, never a hard-coded AllTraffic). A query with the wrong dimensions returns no data,
+which would look idle, so "no datapoints" is kept apart from zero.
+
+Resolution (botocore parses about 50,000 datapoints a second, so every datapoint costs ~20 us):
+- Invocations: hourly Sum (traffic patterns need the hour: idle, sporadic, business hours).
+- Utilisation (CPU/memory/GPU), ModelLatency, 5XX errors: daily statistics. "Reported every day" and
+  "peak under X %" are all the decisions need; 24x fewer datapoints than hourly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,28 +23,83 @@ from endpoint_optimizer.models import Endpoint, VariantMetrics
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
-# "A single GetMetricData call can include as many as 500 MetricDataQuery structures"
-# (botocore 1.43.127 cloudwatch/2010-08-01 GetMetricData doc, read 2026-11-30).
+# "A single GetMetricData call can include as many as 500 MetricDataQuery structures"; pages carry at
+# most 100,800 datapoints and continue with NextToken (botocore 1.43.127 cloudwatch/2010-08-01
+# GetMetricData documentation, read 2026-11-30).
 MAX_QUERIES_PER_CALL = 500
 HOUR = 3600
+DAY = 86400
 
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 UTILIZATION_NAMESPACE = "/aws/sagemaker/Endpoints"
+
+GPU_FAMILIES = ("ml.g", "ml.p", "ml.inf", "ml.trn", "ml.dl")
+
+
+@dataclass(frozen=True)
+class Signal:
+    key: str
+    namespace: str
+    metric: str
+    stat: str
+    period: int
+
+
+# What a variant's decisions need, at the resolution they need it.
+INVOCATIONS = Signal("invocations", INVOCATION_NAMESPACE, "Invocations", "Sum", HOUR)
+LATENCY = Signal("latency", INVOCATION_NAMESPACE, "ModelLatency", "Average", DAY)
+ERRORS = Signal("errors", INVOCATION_NAMESPACE, "Invocation5XXErrors", "Sum", DAY)
+CPU_MAX = Signal("cpu_max", UTILIZATION_NAMESPACE, "CPUUtilization", "Maximum", DAY)
+CPU_AVG = Signal("cpu_avg", UTILIZATION_NAMESPACE, "CPUUtilization", "Average", DAY)
+MEMORY_MAX = Signal("memory_max", UTILIZATION_NAMESPACE, "MemoryUtilization", "Maximum", DAY)
+GPU_MAX = Signal("gpu_max", UTILIZATION_NAMESPACE, "GPUUtilization", "Maximum", DAY)
+GPU_MEMORY_MAX = Signal("gpu_memory_max", UTILIZATION_NAMESPACE, "GPUMemoryUtilization", "Maximum", DAY)
+
+
+def signals_for(instance_type: str | None, *, serverless: bool) -> list[Signal]:
+    if serverless:  # serverless variants publish no instance utilisation
+        return [INVOCATIONS, LATENCY, ERRORS]
+    signals = [INVOCATIONS, LATENCY, ERRORS, CPU_MAX, CPU_AVG, MEMORY_MAX]
+    if instance_type and instance_type.startswith(GPU_FAMILIES):
+        signals += [GPU_MAX, GPU_MEMORY_MAX]
+    return signals
 
 
 @dataclass(frozen=True)
 class _Query:
     query_id: str
     endpoint: str
-    variant: str
-    signal: str  # invocations | cpu | memory
+    subject: str  # variant or inference component name
+    scope: str
+    signal: Signal
+
+    def request(self) -> dict[str, Any]:
+        if self.scope == "variant":
+            dimensions = [
+                {"Name": "EndpointName", "Value": self.endpoint},
+                {"Name": "VariantName", "Value": self.subject},
+            ]
+        else:
+            dimensions = [{"Name": "InferenceComponentName", "Value": self.subject}]
+        return {
+            "Id": self.query_id,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": self.signal.namespace,
+                    "MetricName": self.signal.metric,
+                    "Dimensions": dimensions,
+                },
+                "Period": self.signal.period,
+                "Stat": self.signal.stat,
+            },
+            "ReturnData": True,
+        }
 
 
-_SIGNALS: dict[str, tuple[str, str, str]] = {
-    "invocations": (INVOCATION_NAMESPACE, "Invocations", "Sum"),
-    "cpu": (UTILIZATION_NAMESPACE, "CPUUtilization", "Maximum"),
-    "memory": (UTILIZATION_NAMESPACE, "MemoryUtilization", "Maximum"),
-}
+@dataclass
+class _Series:
+    timestamps: list[datetime] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
 
 
 def look_back_window(now: datetime, lookback_days: int) -> tuple[datetime, datetime]:
@@ -44,75 +107,124 @@ def look_back_window(now: datetime, lookback_days: int) -> tuple[datetime, datet
     return end - timedelta(days=lookback_days), end
 
 
-def read_variant_metrics(
-    cloudwatch: CloudWatchClient, endpoints: list[Endpoint], *, start: datetime, end: datetime
-) -> dict[str, list[VariantMetrics]]:
-    """Hourly signal for every variant of every endpoint, keyed by endpoint name."""
+def plan_queries(endpoints: Iterable[Endpoint]) -> list[_Query]:
     queries: list[_Query] = []
     for endpoint in endpoints:
         for variant in endpoint.variants:
-            signals = ["invocations"] if variant.is_serverless else list(_SIGNALS)
-            for signal in signals:
-                queries.append(_Query(f"q{len(queries)}", endpoint.name, variant.name, signal))
+            for signal in signals_for(variant.instance_type, serverless=variant.is_serverless):
+                queries.append(_Query(f"q{len(queries)}", endpoint.name, variant.name, "variant", signal))
+        for component in endpoint.inference_components:
+            for signal in (INVOCATIONS, LATENCY, ERRORS):
+                queries.append(
+                    _Query(f"q{len(queries)}", endpoint.name, component.name, "inference_component", signal)
+                )
+    return queries
 
-    values: dict[str, list[float]] = {query.query_id: [] for query in queries}
-    for offset in range(0, len(queries), MAX_QUERIES_PER_CALL):
-        batch = queries[offset : offset + MAX_QUERIES_PER_CALL]
+
+def read_metrics(
+    cloudwatch: CloudWatchClient,
+    endpoints: list[Endpoint],
+    *,
+    start: datetime,
+    end: datetime,
+    max_workers: int = 4,
+    count_call: Callable[[str], None] | None = None,
+    out_of_time: Callable[[], bool] | None = None,
+) -> tuple[dict[str, list[VariantMetrics]], set[str]]:
+    """Signal per endpoint; and the endpoints whose batch was skipped because the deadline passed."""
+    queries = plan_queries(endpoints)
+    batches = [queries[i : i + MAX_QUERIES_PER_CALL] for i in range(0, len(queries), MAX_QUERIES_PER_CALL)]
+
+    def read_batch(batch: list[_Query]) -> dict[str, _Series] | None:
+        if out_of_time is not None and out_of_time():
+            return None
+        series = {query.query_id: _Series() for query in batch}
         request: dict[str, Any] = {
-            "MetricDataQueries": [_metric_data_query(query) for query in batch],
+            "MetricDataQueries": [query.request() for query in batch],
             "StartTime": start,
             "EndTime": end,
+            "ScanBy": "TimestampAscending",
         }
-        # Pages are capped at 100,800 datapoints; a caller that ignores NextToken silently loses data.
-        while True:
+        while True:  # a caller that ignores NextToken silently loses data
+            if count_call is not None:
+                count_call("cloudwatch:GetMetricData")
             page = cloudwatch.get_metric_data(**request)
-            for series in page["MetricDataResults"]:
-                values[series["Id"]].extend(float(value) for value in series.get("Values", []))
+            for result in page["MetricDataResults"]:
+                target = series[result["Id"]]
+                target.timestamps.extend(result.get("Timestamps", []))
+                target.values.extend(float(value) for value in result.get("Values", []))
             token = page.get("NextToken")
             if not token:
-                break
+                return series
             request["NextToken"] = token
 
-    window_hours = int((end - start).total_seconds() // HOUR)
-    by_variant: dict[tuple[str, str], dict[str, list[float]]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        results = list(pool.map(read_batch, batches))
+
+    collected: dict[str, _Series] = {}
+    skipped: set[str] = set()
+    for batch, result in zip(batches, results, strict=True):
+        if result is None:
+            skipped.update(query.endpoint for query in batch)
+        else:
+            collected.update(result)
+
+    grouped: dict[tuple[str, str, str], dict[str, _Series]] = {}
     for query in queries:
-        by_variant.setdefault((query.endpoint, query.variant), {})[query.signal] = values[query.query_id]
+        if query.query_id in collected:
+            key = (query.endpoint, query.subject, query.scope)
+            grouped.setdefault(key, {})[query.signal.key] = collected[query.query_id]
 
-    result: dict[str, list[VariantMetrics]] = {endpoint.name: [] for endpoint in endpoints}
-    for (endpoint_name, variant_name), signal_values in by_variant.items():
-        invocations = signal_values.get("invocations", [])
-        cpu = signal_values.get("cpu", [])
-        memory = signal_values.get("memory", [])
-        result[endpoint_name].append(
-            VariantMetrics(
-                variant_name=variant_name,
-                window_hours=window_hours,
-                invocations_total=sum(invocations),
-                hours_with_invocations=sum(1 for value in invocations if value > 0),
-                invocation_datapoints=len(invocations),
-                cpu_datapoints=len(cpu),
-                cpu_max_percent=max(cpu) if cpu else None,
-                memory_max_percent=max(memory) if memory else None,
-            )
-        )
-    return result
+    by_endpoint: dict[str, list[VariantMetrics]] = {endpoint.name: [] for endpoint in endpoints}
+    for (endpoint_name, subject, scope), signals in grouped.items():
+        if endpoint_name in skipped:
+            continue
+        by_endpoint[endpoint_name].append(_summarise(subject, scope, signals, start=start, end=end))
+    return by_endpoint, skipped
 
 
-def _metric_data_query(query: _Query) -> dict[str, Any]:
-    namespace, metric_name, stat = _SIGNALS[query.signal]
-    return {
-        "Id": query.query_id,
-        "MetricStat": {
-            "Metric": {
-                "Namespace": namespace,
-                "MetricName": metric_name,
-                "Dimensions": [
-                    {"Name": "EndpointName", "Value": query.endpoint},
-                    {"Name": "VariantName", "Value": query.variant},
-                ],
-            },
-            "Period": HOUR,
-            "Stat": stat,
-        },
-        "ReturnData": True,
-    }
+def _summarise(
+    subject: str, scope: str, signals: dict[str, _Series], *, start: datetime, end: datetime
+) -> VariantMetrics:
+    def values(key: str) -> list[float]:
+        return signals[key].values if key in signals else []
+
+    def maximum(key: str) -> float | None:
+        found = values(key)
+        return max(found) if found else None
+
+    def mean(key: str) -> float | None:
+        found = values(key)
+        return sum(found) / len(found) if found else None
+
+    invocations = signals.get("invocations", _Series())
+    by_hour: dict[int, float] = {}
+    for timestamp, value in zip(invocations.timestamps, invocations.values, strict=True):
+        hour = int((_aware_like(timestamp, start) - start).total_seconds() // HOUR)
+        by_hour[hour] = by_hour.get(hour, 0.0) + value
+    errors = values("errors")
+    return VariantMetrics(
+        variant_name=subject,
+        scope="variant" if scope == "variant" else "inference_component",
+        window_hours=int((end - start).total_seconds() // HOUR),
+        invocations_total=sum(invocations.values),
+        hours_with_invocations=sum(1 for value in by_hour.values() if value > 0),
+        invocation_datapoints=len(invocations.values),
+        invocations_by_hour=sorted((hour, value) for hour, value in by_hour.items() if value > 0),
+        window_days=int((end - start).total_seconds() // DAY),
+        cpu_days_reported=len(values("cpu_max")),
+        cpu_max_percent=maximum("cpu_max"),
+        cpu_avg_percent=mean("cpu_avg"),
+        memory_max_percent=maximum("memory_max"),
+        gpu_max_percent=maximum("gpu_max"),
+        gpu_memory_max_percent=maximum("gpu_memory_max"),
+        model_latency_avg_us=mean("latency"),
+        errors_5xx_total=sum(errors) if errors else None,
+        datapoints=sum(len(series.values) for series in signals.values()),
+    )
+
+
+def _aware_like(timestamp: datetime, reference: datetime) -> datetime:
+    if timestamp.tzinfo is None and reference.tzinfo is not None:
+        return timestamp.replace(tzinfo=reference.tzinfo)
+    return timestamp

@@ -37,7 +37,14 @@ class Variant(Model):
     instance_type: str | None = None
     instance_count: int = 0
     serverless_memory_mb: int | None = None
+    serverless_max_concurrency: int | None = None
+    serverless_provisioned_concurrency: int | None = None
     model_name: str | None = None
+    # The container image as deployed (DescribeEndpoint DeployedImages.SpecifiedImage): the arm64 check.
+    image: str | None = None
+    # ManagedInstanceScaling (inference-component endpoints): the floor SageMaker keeps.
+    managed_min_instances: int | None = None
+    managed_max_instances: int | None = None
 
     @property
     def is_serverless(self) -> bool:
@@ -53,6 +60,30 @@ class ScalableTarget(Model):
     max_capacity: int
 
 
+class ScheduledAction(Model):
+    resource_id: str
+    name: str
+    schedule: str
+    scalable_dimension: str
+    min_capacity: int | None = None
+    max_capacity: int | None = None
+
+
+class InferenceComponent(Model):
+    name: str
+    variant_name: str | None = None
+    status: str
+    created_at: datetime
+    last_modified_at: datetime
+    model_name: str | None = None
+    image: str | None = None
+    current_copies: int | None = None
+    desired_copies: int | None = None
+    cpu_cores: float | None = None
+    min_memory_mb: int | None = None
+    accelerators: float | None = None
+
+
 class Endpoint(Model):
     name: str
     arn: str
@@ -64,25 +95,55 @@ class Endpoint(Model):
     config_name: str
     tags: dict[str, str] = Field(default_factory=dict)
     variants: list[Variant] = Field(default_factory=list)
+    shadow_variants: list[Variant] = Field(default_factory=list)
     scalable_targets: list[ScalableTarget] = Field(default_factory=list)
+    scheduled_actions: list[ScheduledAction] = Field(default_factory=list)
+    inference_components: list[InferenceComponent] = Field(default_factory=list)
+    async_inference: bool = False
+    data_capture: bool = False
+    vpc: bool = False
+    network_isolation: bool = False
 
 
 class VariantMetrics(Model):
-    """Hourly signal of one variant over the look-back (dimensions EndpointName + VariantName)."""
+    """Signal of one variant (EndpointName + VariantName) or one inference component
+    (InferenceComponentName) over the look-back, each at the coarsest resolution its decision needs.
+
+    Invocations are hourly (traffic patterns: idle, sporadic, business hours). Utilisation, latency and
+    errors are daily statistics: enough to tell "present every day" and "peak under X %", and 24 times
+    fewer datapoints to fetch and parse.
+    """
 
     variant_name: str
+    scope: Literal["variant", "inference_component"] = "variant"
     window_hours: int
     invocations_total: float = 0.0
     hours_with_invocations: int = 0
     invocation_datapoints: int = 0
-    cpu_datapoints: int = 0
+    # Sparse hourly series: (hour index from the window start, invocations) for hours with a datapoint.
+    invocations_by_hour: list[tuple[int, float]] = Field(default_factory=list)
+    window_days: int = 0
+    cpu_days_reported: int = 0
     cpu_max_percent: float | None = None
+    cpu_avg_percent: float | None = None
     memory_max_percent: float | None = None
+    gpu_max_percent: float | None = None
+    gpu_memory_max_percent: float | None = None
+    model_latency_avg_us: float | None = None
+    errors_5xx_total: float | None = None
+    datapoints: int = 0
 
 
 class ScannedEndpoint(Model):
     endpoint: Endpoint
     metrics: list[VariantMetrics] = Field(default_factory=list)
+
+
+class UnscannedEndpoint(Model):
+    """Listed but not fully read this run (deadline, or gone between list and describe)."""
+
+    name: str
+    reason: str
 
 
 class ScanSnapshot(Model):
@@ -91,6 +152,10 @@ class ScanSnapshot(Model):
     scanned_at: datetime
     lookback_days: int
     endpoints: list[ScannedEndpoint] = Field(default_factory=list)
+    # False when the scan stopped at its deadline: `unscanned` says what is missing and why.
+    complete: bool = True
+    unscanned: list[UnscannedEndpoint] = Field(default_factory=list)
+    api_calls: dict[str, int] = Field(default_factory=dict)
 
 
 Confidence = Literal["high", "medium", "low"]
@@ -151,6 +216,7 @@ class ApprovalState(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    EXPIRED = "expired"  # set when a click arrives after Step Functions stopped waiting
 
 
 class Approval(Model):

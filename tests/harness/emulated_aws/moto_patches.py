@@ -7,6 +7,8 @@ b. SageMaker: current instance types; duplicate CreateEndpoint refused.
 c. CloudWatch GetMetricData: indexed, namespace-exact, 500-query limit, MaxDatapoints/NextToken paging.
 d. Application Auto Scaling: inference-component and provisioned-concurrency scalable dimensions.
 e. Step Functions: a UUID name when StartExecution has none; a notification when an execution ends.
+f. SageMaker inference components (none implemented); config variants without ModelName.
+g. Tagging API GetResources: TagsPerPage limits a page only when the caller sets it.
 
 `apply_patches()` is idempotent. Nothing here is product code.
 """
@@ -77,6 +79,8 @@ def apply_patches() -> None:
         _patch_cloudwatch_get_metric_data()
         _patch_application_autoscaling()
         _patch_stepfunctions()
+        _patch_sagemaker_inference_components()
+        _patch_tagging_page_size()
         _APPLIED.set()
 
 
@@ -782,3 +786,140 @@ def _patch_stepfunctions() -> None:
     _replace(comm_class, "terminated", terminated)
     # gap: moto's interpreter names an execution started without a name "None" (AWS: a UUID).
     _replace(backend_class, "start_execution", start_execution)
+
+
+# ---------------------------------------------------------------------------------------------------
+# f. SageMaker inference components: moto 5.2.5 implements none of the operations, and an endpoint
+#    config variant without ModelName (inference-component style) raises KeyError.
+# ---------------------------------------------------------------------------------------------------
+def _components(backend: Any) -> dict[str, dict[str, Any]]:
+    store: dict[str, dict[str, Any]] | None = getattr(backend, "_emulated_inference_components", None)
+    if store is None:
+        store = {}
+        backend._emulated_inference_components = store
+    return store
+
+
+def _patch_sagemaker_inference_components() -> None:
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.core.utils import utcnow
+    from moto.sagemaker import models as sm_models
+    from moto.sagemaker import responses as sm_responses
+    from moto.sagemaker.exceptions import ValidationError
+
+    backend_class = sm_models.SageMakerModelBackend
+    original_validate = backend_class.validate_production_variants
+
+    def validate_production_variants(self: Any, production_variants: list[dict[str, Any]]) -> None:
+        with_model = [variant for variant in production_variants if "ModelName" in variant]
+        original_validate(self, with_model)
+
+    def not_found(self: Any, name: str) -> Exception:
+        arn = f"arn:aws:sagemaker:{self.region}:{self.current_account}:inference-component/{name}"
+        return ValidationError(message=f"Could not find inference component '{arn}'.")
+
+    def create_inference_component(self: Any) -> Any:
+        backend = self.sagemaker_backend
+        name = self._get_param("InferenceComponentName")
+        store = _components(backend)
+        if name in store:
+            raise ValidationError(message=f'Cannot create already existing inference component "{name}".')
+        endpoint_name = self._get_param("EndpointName")
+        if endpoint_name not in backend.endpoints:
+            raise ValidationError(message=f"Could not find endpoint '{endpoint_name}'.")
+        arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:inference-component/{name}"
+        specification = self._get_param("Specification") or {}
+        container = dict(specification.get("Container") or {})
+        if container.get("Image"):
+            container["DeployedImage"] = {"SpecifiedImage": container["Image"]}
+        copies = (self._get_param("RuntimeConfig") or {}).get("CopyCount", 1)
+        now = utcnow()
+        store[name] = {
+            "InferenceComponentName": name,
+            "InferenceComponentArn": arn,
+            "EndpointName": endpoint_name,
+            "EndpointArn": backend.endpoints[endpoint_name].arn,
+            "VariantName": self._get_param("VariantName"),
+            "Specification": {**specification, "Container": container},
+            "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
+            "CreationTime": now,
+            "LastModifiedTime": now,
+            "InferenceComponentStatus": "InService",
+        }
+        return ActionResult({"InferenceComponentArn": arn})
+
+    def describe_inference_component(self: Any) -> Any:
+        name = self._get_param("InferenceComponentName")
+        found = _components(self.sagemaker_backend).get(name)
+        if found is None:
+            raise not_found(self, name)
+        return ActionResult(dict(found))
+
+    def delete_inference_component(self: Any) -> Any:
+        name = self._get_param("InferenceComponentName")
+        if _components(self.sagemaker_backend).pop(name, None) is None:
+            raise not_found(self, name)
+        return EmptyResult()
+
+    def list_inference_components(self: Any) -> Any:
+        items = sorted(
+            _components(self.sagemaker_backend).values(), key=lambda item: item["InferenceComponentName"]
+        )
+        endpoint = self._get_param("EndpointNameEquals")
+        if endpoint:
+            items = [item for item in items if item["EndpointName"] == endpoint]
+        start = int(self._get_param("NextToken") or 0)
+        size = int(self._get_param("MaxResults") or 10)
+        page = items[start : start + size]
+        keys = (
+            "InferenceComponentName",
+            "InferenceComponentArn",
+            "EndpointName",
+            "EndpointArn",
+            "VariantName",
+            "InferenceComponentStatus",
+            "CreationTime",
+            "LastModifiedTime",
+        )
+        result: dict[str, Any] = {"InferenceComponents": [{key: item[key] for key in keys} for item in page]}
+        if start + size < len(items):
+            result["NextToken"] = str(start + size)
+        return ActionResult(result)
+
+    _replace(backend_class, "validate_production_variants", validate_production_variants)
+    response_class = sm_responses.SageMakerResponse
+    _replace(response_class, "create_inference_component", create_inference_component)
+    _replace(response_class, "describe_inference_component", describe_inference_component)
+    _replace(response_class, "delete_inference_component", delete_inference_component)
+    _replace(response_class, "list_inference_components", list_inference_components)
+
+
+# ---------------------------------------------------------------------------------------------------
+# g. Resource Groups Tagging API GetResources: moto applies TagsPerPage=100 even when the caller only
+#    sets ResourcesPerPage, cutting pages of tagged endpoints short (AWS: TagsPerPage limits only
+#    when it is given).
+# ---------------------------------------------------------------------------------------------------
+_TAGGING_REQUEST = threading.local()
+
+
+def _patch_tagging_page_size() -> None:
+    from moto.resourcegroupstaggingapi import models as tagging_models
+    from moto.resourcegroupstaggingapi import responses as tagging_responses
+
+    original_response = tagging_responses.ResourceGroupsTaggingAPIResponse.get_resources
+    original_backend = tagging_models.ResourceGroupsTaggingAPIBackend.get_resources
+
+    def get_resources_response(self: Any) -> Any:
+        _TAGGING_REQUEST.tags_per_page_given = self._get_param("TagsPerPage") is not None
+        try:
+            return original_response(self)
+        finally:
+            _TAGGING_REQUEST.tags_per_page_given = True
+
+    def get_resources_backend(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not getattr(_TAGGING_REQUEST, "tags_per_page_given", True):
+            kwargs["tags_per_page"] = 10**9
+        return original_backend(self, *args, **kwargs)
+
+    _replace(tagging_responses.ResourceGroupsTaggingAPIResponse, "get_resources", get_resources_response)
+    _replace(tagging_models.ResourceGroupsTaggingAPIBackend, "get_resources", get_resources_backend)
