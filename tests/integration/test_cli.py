@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics
 from emulated_aws.server import EmulatedAws
+from endpoint_optimizer.cli import ProgressBar
 from endpoint_optimizer.cli import main as cli
 from endpoint_optimizer.plan import plan_schema
 
@@ -47,7 +49,8 @@ def test_scan_prints_findings_and_writes_a_plan_that_matches_the_schema(
     two_endpoints: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     plan_path = tmp_path / "plan.json"
-    assert cli(["scan", "--region", "us-east-1", "--output", str(plan_path)]) == 0
+    state = str(tmp_path / "state.json")
+    assert cli(["scan", "--region", "us-east-1", "--output", str(plan_path), "--state", state]) == 0
     printed = capsys.readouterr().out
     assert "cli-idle" in printed and "park" in printed
     assert "$83.95 a month to save" in printed
@@ -61,10 +64,35 @@ def test_scan_prints_findings_and_writes_a_plan_that_matches_the_schema(
 
 def test_scan_changes_nothing(two_endpoints: None, aws: EmulatedAws, tmp_path: Path) -> None:
     before = aws.client("sagemaker").list_endpoints()["Endpoints"]
-    assert cli(["scan", "--region", "us-east-1"]) == 0
+    assert cli(["scan", "--region", "us-east-1", "--state", str(tmp_path / "state.json")]) == 0
     assert aws.client("sagemaker").list_endpoints()["Endpoints"] == before
 
 
 def test_restore_without_a_table_says_what_to_pass(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["restore", "anything"]) == 2
     assert "--table" in capsys.readouterr().err
+
+
+def test_scan_keeps_its_incremental_state_under_the_user_cache_directory(
+    two_endpoints: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cli(["scan", "--region", "us-east-1"]) == 0
+    assert (tmp_path / "endpoint-optimizer" / "scan-state-123456789012-us-east-1.json").exists()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_is_drawn_on_a_terminal_only() -> None:
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        bar = ProgressBar(stream)
+        for done in range(1, 5):
+            bar("describe", done, 4)
+        bar.close()
+    assert "describe  [" + "#" * 30 + "] 4/4" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\n")
+    assert pipe.getvalue() == ""

@@ -6,16 +6,20 @@ API (SageMaker, CloudWatch) slows the scan down instead of failing it.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+
+from endpoint_optimizer.models import Target
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -81,3 +85,42 @@ class Clients:
     @property
     def sts(self) -> STSClient:
         return self._client("sts")  # type: ignore[no-any-return]
+
+    @property
+    def s3(self) -> S3Client:
+        return self._client("s3")  # type: ignore[no-any-return]
+
+
+# AssumeRole DurationSeconds is 900 to 43,200 (botocore sts roleDurationSecondsType, read 2026-11-30): the
+# shortest, since one target's scan ends within its Lambda's 300-second timeout.
+ASSUMED_ROLE_SECONDS = 900
+# RoleSessionName: "[\w+=,.@-]*", 2 to 64 characters (botocore sts roleSessionNameType, read 2026-11-30).
+_SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
+
+
+def role_session_name(execution_id: str) -> str:
+    """`endpoint-optimizer-<execution name>`: shows in the member account's CloudTrail which run read it."""
+    name = execution_id.rsplit(":", 1)[-1]
+    return _SESSION_NAME_UNSAFE.sub("-", f"endpoint-optimizer-{name}")[:64]
+
+
+def clients_for_target(target: Target, sts: STSClient, *, session_name: str) -> Clients:
+    """Clients that read `target`: this function's own credentials in its own account (any region), the
+    member role assumed with the external id in any other account."""
+    if target.role_arn is None:
+        return Clients(boto3.Session(region_name=target.region), region=target.region)
+    request: dict[str, Any] = {
+        "RoleArn": target.role_arn,
+        "RoleSessionName": session_name,
+        "DurationSeconds": ASSUMED_ROLE_SECONDS,
+    }
+    if target.external_id:
+        request["ExternalId"] = target.external_id
+    credentials = sts.assume_role(**request)["Credentials"]
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=target.region,
+    )
+    return Clients(session, region=target.region)

@@ -26,6 +26,7 @@ from endpoint_optimizer.models import Plan
 from endpoint_optimizer.plan import write_plan
 from endpoint_optimizer.pricing import bundled_price_book
 from endpoint_optimizer.scan import scan_region
+from endpoint_optimizer.scan_state import LocalScanState, default_state_path
 from endpoint_optimizer.settings import Policy
 from endpoint_optimizer.slack import usd
 
@@ -56,6 +57,32 @@ def render_plan(plan: Plan, out: TextIO) -> None:
     out.write(f"\n{len(plan.findings)} endpoint(s) in {plan.region}; {usd(savings)} a month to save.\n")
 
 
+class ProgressBar:
+    """A one-line progress bar on a terminal (stderr); silent when stderr is not a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self._last = ""
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        filled = self.WIDTH * done // total
+        line = f"\r{phase:9} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total}"
+        if line != self._last:
+            self.stream.write(line)
+            self.stream.flush()
+            self._last = line
+
+    def close(self) -> None:
+        if self.enabled and self._last:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     session = _session(args)
     clients = Clients(session, region=session.region_name)
@@ -64,7 +91,20 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return 2
     now = datetime.now(UTC)
     account_id = clients.sts.get_caller_identity()["Account"]
-    snapshot = scan_region(clients, account_id=account_id, lookback_days=args.lookback_days, now=now)
+    state_path = Path(args.state) if args.state else default_state_path(account_id, clients.region)
+    bar = ProgressBar(sys.stderr)
+    try:
+        snapshot = scan_region(
+            clients,
+            account_id=account_id,
+            lookback_days=args.lookback_days,
+            now=now,
+            state=LocalScanState(state_path),
+            max_workers=args.workers,
+            progress=bar,
+        )
+    finally:
+        bar.close()
     policy = Policy(
         MODE="report",
         LOOKBACK_DAYS=args.lookback_days,
@@ -135,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--grace-days", type=int, default=7)
     scan.add_argument("--skip-tag-key", default="endpoint-optimizer:skip")
     scan.add_argument("--output", help="write the plan JSON (schema_version 1) here")
+    scan.add_argument(
+        "--state",
+        help="incremental scan state (default: endpoint-optimizer/ under the user's cache directory); "
+        "a repeat scan only describes endpoints that changed",
+    )
+    scan.add_argument("--workers", type=int, default=8, help="concurrent API calls (default 8)")
     scan.set_defaults(func=cmd_scan)
 
     restore_cmd = sub.add_parser("restore", help="bring a parked endpoint back with the same name and config")

@@ -47,6 +47,7 @@ from endpoint_optimizer.scan_state import (
 
 Progress = Callable[[str, int, int], None]
 DEADLINE_REASON = "not read: the scan reached its time budget"
+DESCRIBE_SHARE = 0.75
 
 
 class CallCounter:
@@ -69,11 +70,9 @@ class _Configs:
         self._describe = describe
         self._lock = threading.Lock()
         self._pending: dict[str, Future[ConfigInfo]] = {}
-        self.used: set[str] = set()
 
     def get(self, name: str) -> ConfigInfo:
         with self._lock:
-            self.used.add(name)
             if name in self._known:
                 return self._known[name]
             future = self._pending.get(name)
@@ -94,9 +93,10 @@ class _Configs:
             future.set_result(info)
         return future.result()
 
-    def remembered(self) -> dict[str, ConfigInfo]:
+    def remembered(self, in_use: set[str]) -> dict[str, ConfigInfo]:
+        """Configs still referenced by an endpoint (described or cached); the rest are forgotten."""
         with self._lock:
-            return {name: self._known[name] for name in self.used if name in self._known}
+            return {name: info for name, info in self._known.items() if name in in_use}
 
 
 def _is_gone(error: ClientError) -> bool:
@@ -125,6 +125,11 @@ def scan_region(
     def out_of_time() -> bool:
         return time_budget_s is not None and clock() - started > time_budget_s
 
+    def out_of_describe_time() -> bool:
+        # Describes stop at 75 % of the budget: the metric batches get the rest, so a partial snapshot
+        # still carries signal for every endpoint it describes.
+        return time_budget_s is not None and clock() - started > DESCRIBE_SHARE * time_budget_s
+
     def report(phase: str, done: int, total: int) -> None:
         if progress is not None:
             progress(phase, done, total)
@@ -148,7 +153,7 @@ def scan_region(
             cached = memory.endpoints.get(name)
             if cached is not None and cached.last_modified_at == aware(summary["LastModifiedTime"]):
                 return cached.endpoint
-            if out_of_time():
+            if out_of_describe_time():
                 return DEADLINE_REASON
             try:
                 return describe_endpoint(
@@ -179,7 +184,7 @@ def scan_region(
             cached = memory.components.get(name)
             if cached is not None and cached.last_modified_at == aware(summary["LastModifiedTime"]):
                 return cached.component
-            if out_of_time():
+            if out_of_describe_time():
                 return None
             return describe_inference_component(clients.sagemaker, name, count)
 
@@ -235,7 +240,7 @@ def scan_region(
                     name: CachedEndpoint(last_modified_at=endpoint.last_modified_at, endpoint=endpoint)
                     for name, endpoint in endpoints.items()
                 },
-                configs=configs.remembered(),
+                configs=configs.remembered({endpoint.config_name for endpoint in endpoints.values()}),
                 components=components_now,
             )
         )

@@ -1,0 +1,260 @@
+"""The scanner reads every kind of endpoint right, with the fewest calls, and never calls a silent
+endpoint idle. Runs against the emulated AWS (moto with the harness patches)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from emulated_aws.fleet import EXECUTION_ROLE_ARN, VariantSpec, create_endpoint, put_hourly_metrics
+from emulated_aws.server import EmulatedAws
+from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.models import ScanSnapshot, VariantMetrics
+from endpoint_optimizer.scan import scan_region
+from endpoint_optimizer.scan_state import InMemoryScanState, LocalScanState
+
+HOURS = 14 * 24
+NOW = datetime.now(UTC)
+WINDOW_START = NOW.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS)
+
+
+@pytest.fixture
+def emulated(aws: EmulatedAws) -> EmulatedAws:
+    aws.reset()
+    return aws
+
+
+def endpoint(aws: EmulatedAws, name: str, *variants: VariantSpec, tags: dict[str, str] | None = None) -> None:
+    create_endpoint(
+        aws.client("sagemaker"),
+        name=name,
+        variants=list(variants) or [VariantSpec()],
+        tags=tags or {},
+        created_days_ago=30,
+        now=NOW,
+    )
+
+
+def metrics(aws: EmulatedAws, name: str, variant: str = "AllTraffic", *, busy: bool) -> None:
+    put_hourly_metrics(
+        aws.client("cloudwatch"),
+        endpoint=name,
+        variant=variant,
+        start=WINDOW_START,
+        hours=HOURS,
+        invocations=[12.0] * HOURS if busy else None,
+        cpu=[30.0 if busy else 1.0] * HOURS,
+        memory=[40.0] * HOURS,
+    )
+
+
+def scan(aws: EmulatedAws, **options: Any) -> ScanSnapshot:
+    return scan_region(
+        Clients(region="us-east-1"), account_id=aws.account_id, lookback_days=14, now=NOW, **options
+    )
+
+
+def by_name(snapshot: ScanSnapshot) -> dict[str, Any]:
+    return {item.endpoint.name: item for item in snapshot.endpoints}
+
+
+def variant_metrics(snapshot: ScanSnapshot, endpoint_name: str, variant: str) -> VariantMetrics:
+    return next(m for m in by_name(snapshot)[endpoint_name].metrics if m.variant_name == variant)
+
+
+def test_multi_variant_endpoint_gets_metrics_per_variant(emulated: EmulatedAws) -> None:
+    endpoint(emulated, "ab-test", VariantSpec(name="champion"), VariantSpec(name="challenger"))
+    metrics(emulated, "ab-test", "champion", busy=True)
+    metrics(emulated, "ab-test", "challenger", busy=False)
+    snapshot = scan(emulated)
+    assert variant_metrics(snapshot, "ab-test", "champion").invocations_total == 12.0 * HOURS
+    assert variant_metrics(snapshot, "ab-test", "champion").hours_with_invocations == HOURS
+    challenger = variant_metrics(snapshot, "ab-test", "challenger")
+    assert (challenger.invocations_total, challenger.cpu_days_reported) == (0.0, 14)
+
+
+def test_variant_not_named_alltraffic_is_read_with_its_own_name(emulated: EmulatedAws) -> None:
+    endpoint(emulated, "forecast", VariantSpec(name="blue"))
+    metrics(emulated, "forecast", "blue", busy=True)
+    snapshot = scan(emulated)
+    blue = variant_metrics(snapshot, "forecast", "blue")
+    assert blue.invocations_total == 12.0 * HOURS
+    assert blue.cpu_days_reported == 14
+    assert blue.cpu_max_percent == 30.0
+
+
+def test_endpoint_with_no_metrics_is_signal_missing_not_idle(emulated: EmulatedAws) -> None:
+    endpoint(emulated, "legacy")
+    item = variant_metrics(scan(emulated), "legacy", "AllTraffic")
+    assert (item.invocation_datapoints, item.cpu_days_reported, item.cpu_max_percent) == (0, 0, None)
+
+
+def test_serverless_endpoint_is_read_without_utilisation_queries(emulated: EmulatedAws) -> None:
+    endpoint(emulated, "faq", VariantSpec(instance_type=None, serverless_memory_mb=2048))
+    scanned = by_name(scan(emulated))["faq"]
+    (variant,) = scanned.endpoint.variants
+    assert (variant.serverless_memory_mb, variant.serverless_max_concurrency) == (2048, 5)
+    assert variant.is_serverless
+
+
+def test_async_endpoint_is_marked_async(emulated: EmulatedAws) -> None:
+    sm = emulated.client("sagemaker")
+    sm.create_model(
+        ModelName="async-model", ExecutionRoleArn=EXECUTION_ROLE_ARN, PrimaryContainer={"Image": "img"}
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="async-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "async-model",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://bucket/async/"}},
+    )
+    sm.create_endpoint(EndpointName="async-batch", EndpointConfigName="async-config")
+    assert by_name(scan(emulated))["async-batch"].endpoint.async_inference
+
+
+def test_inference_component_endpoint_lists_its_components_and_reads_their_invocations(
+    emulated: EmulatedAws,
+) -> None:
+    sm = emulated.client("sagemaker")
+    sm.create_model(ModelName="llm", ExecutionRoleArn=EXECUTION_ROLE_ARN, PrimaryContainer={"Image": "img"})
+    sm.create_endpoint_config(
+        EndpointConfigName="ic-config",
+        ExecutionRoleArn=EXECUTION_ROLE_ARN,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "InstanceType": "ml.g5.xlarge",
+                "InitialInstanceCount": 1,
+                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 1, "MaxInstanceCount": 2},
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName="ic-endpoint", EndpointConfigName="ic-config")
+    sm.create_inference_component(
+        InferenceComponentName="llm-ic",
+        EndpointName="ic-endpoint",
+        VariantName="AllTraffic",
+        Specification={
+            "ModelName": "llm",
+            "Container": {"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/tgi:2.4"},
+            "ComputeResourceRequirements": {
+                "NumberOfAcceleratorDevicesRequired": 1,
+                "MinMemoryRequiredInMb": 8192,
+            },
+        },
+        RuntimeConfig={"CopyCount": 1},
+    )
+    emulated.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [{"Name": "InferenceComponentName", "Value": "llm-ic"}],
+                "Timestamp": WINDOW_START + timedelta(hours=5),
+                "Value": 7.0,
+            }
+        ],
+    )
+    scanned = by_name(scan(emulated))["ic-endpoint"]
+    (component,) = scanned.endpoint.inference_components
+    assert (component.name, component.current_copies, component.accelerators) == ("llm-ic", 1, 1)
+    assert scanned.endpoint.variants[0].managed_min_instances == 1
+    ic_metrics = next(m for m in scanned.metrics if m.scope == "inference_component")
+    assert (ic_metrics.variant_name, ic_metrics.invocations_total) == ("llm-ic", 7.0)
+    assert ic_metrics.invocations_by_hour == [(5, 7.0)]
+
+
+def test_tags_come_from_the_tagging_api_without_listtags_per_endpoint(emulated: EmulatedAws) -> None:
+    for index in range(3):
+        endpoint(
+            emulated,
+            f"tagged-{index}",
+            tags={"team": "search", "endpoint-optimizer:skip": str(index == 0).lower()},
+        )
+    endpoint(emulated, "untagged")
+    snapshot = scan(emulated)
+    assert by_name(snapshot)["tagged-0"].endpoint.tags == {
+        "team": "search",
+        "endpoint-optimizer:skip": "true",
+    }
+    assert by_name(snapshot)["untagged"].endpoint.tags == {}
+    assert "sagemaker:ListTags" not in snapshot.api_calls
+    assert snapshot.api_calls["tagging:GetResources"] == 1
+
+
+def test_repeat_scan_of_an_unchanged_fleet_describes_nothing_again(emulated: EmulatedAws) -> None:
+    for index in range(5):
+        endpoint(emulated, f"steady-{index}")
+        metrics(emulated, f"steady-{index}", busy=bool(index % 2))
+    state = InMemoryScanState()
+    first = scan(emulated, state=state)
+    repeat = scan(emulated, state=state)
+    assert first.api_calls["sagemaker:DescribeEndpoint"] == 5
+    assert first.api_calls["sagemaker:DescribeEndpointConfig"] == 5
+    assert "sagemaker:DescribeEndpoint" not in repeat.api_calls
+    assert "sagemaker:DescribeEndpointConfig" not in repeat.api_calls
+    assert repeat.endpoints == first.endpoints  # the same signal, read for the cost of list + tags + metrics
+
+    # WHEN one endpoint changes THEN only that one is described again
+    backend = emulated.backend("sagemaker")
+    backend.endpoints["steady-3"].last_modified_time = datetime.now(UTC).replace(tzinfo=None)
+    after_change = scan(emulated, state=state)
+    assert after_change.api_calls["sagemaker:DescribeEndpoint"] == 1
+    assert "sagemaker:DescribeEndpointConfig" not in after_change.api_calls  # configs are immutable
+
+
+def test_cli_state_file_survives_between_runs(emulated: EmulatedAws, tmp_path: Any) -> None:
+    endpoint(emulated, "kept")
+    path = tmp_path / "state.json"
+    scan(emulated, state=LocalScanState(path))
+    assert path.exists()
+    repeat = scan(emulated, state=LocalScanState(path))
+    assert "sagemaker:DescribeEndpoint" not in repeat.api_calls
+
+
+def test_deadline_gives_a_partial_snapshot_that_says_what_is_missing(emulated: EmulatedAws) -> None:
+    names = [f"fleet-{index:02d}" for index in range(12)]
+    for name in names:
+        endpoint(emulated, name)
+        metrics(emulated, name, busy=False)
+    # A clock that jumps past the describe share of the budget once 5 endpoints have been described.
+    clients = Clients(region="us-east-1")
+    described: list[str] = []
+    clients.sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.DescribeEndpoint",
+        lambda params, **_: described.append(params["EndpointName"]),
+    )
+    snapshot = scan_region(
+        clients,
+        account_id=emulated.account_id,
+        lookback_days=14,
+        now=NOW,
+        time_budget_s=10,
+        max_workers=1,
+        clock=lambda: 8.0 if len(described) >= 5 else 0.0,
+    )
+    assert not snapshot.complete
+    scanned = {item.endpoint.name for item in snapshot.endpoints}
+    missing = {item.name: item.reason for item in snapshot.unscanned}
+    assert scanned == set(described) and len(scanned) == 5
+    assert scanned | set(missing) == set(names)
+    assert not scanned & set(missing)
+    assert all("time budget" in reason for reason in missing.values())
+    assert all(item.metrics and item.metrics[0].cpu_days_reported == 14 for item in snapshot.endpoints)
+
+
+def test_scan_reports_progress(emulated: EmulatedAws) -> None:
+    for index in range(3):
+        endpoint(emulated, f"p-{index}")
+    seen: list[tuple[str, int, int]] = []
+    scan(emulated, progress=lambda phase, done, total: seen.append((phase, done, total)))
+    assert [item for item in seen if item[0] == "describe"][-1] == ("describe", 3, 3)

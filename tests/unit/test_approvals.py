@@ -1,0 +1,100 @@
+"""A click decides an approval once; a click that loses the race with the timeout changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from endpoint_optimizer.approvals import BlockActions, handle_click
+from endpoint_optimizer.ledger import StateTable
+from endpoint_optimizer.models import Approval, ApprovalState, ProposedAction
+from tests.conftest import load_event
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def table() -> Iterator[StateTable]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="state",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield StateTable(dynamodb, "state")
+
+
+def pending(table: StateTable) -> Approval:
+    action = ProposedAction.model_validate(load_event("request_approval.json")["action"])
+    approval = Approval(
+        approval_id="abc123",
+        task_token="token-1",
+        action_id=action.action_id,
+        finding=action.finding,
+        state=ApprovalState.PENDING,
+        requested_at=NOW,
+        expires_at=NOW + timedelta(hours=1),
+    )
+    table.put_approval(approval)
+    return approval
+
+
+def click(user: str, action_id: str = "approve", value: str = "abc123") -> BlockActions:
+    return BlockActions.model_validate(
+        {"type": "block_actions", "user": {"id": user}, "actions": [{"action_id": action_id, "value": value}]}
+    )
+
+
+def test_click_after_step_functions_stopped_waiting_is_410_and_recorded_as_expired(table: StateTable) -> None:
+    # GIVEN a pending approval whose task token Step Functions already timed out
+    pending(table)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(sfn) as stub:
+        stub.add_client_error("send_task_success", service_error_code="TaskTimedOut", http_status_code=400)
+        # WHEN the approver clicks Approve
+        outcome = handle_click(table, sfn, click("U1"), approver_ids=["U1"], now=NOW + timedelta(minutes=5))
+    # THEN the click is refused as expired and the record says so: a second click cannot apply either
+    assert outcome.status == HTTPStatus.GONE
+    assert table.get_approval("abc123").state == ApprovalState.EXPIRED
+    again = handle_click(table, sfn, click("U1"), approver_ids=["U1"], now=NOW + timedelta(minutes=6))
+    assert again.status == HTTPStatus.GONE
+
+
+def test_click_after_expiry_is_410_and_step_functions_is_not_called(table: StateTable) -> None:
+    pending(table)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(sfn):  # no expected calls: any call fails the test
+        outcome = handle_click(table, sfn, click("U1"), approver_ids=["U1"], now=NOW + timedelta(hours=2))
+    assert outcome.status == HTTPStatus.GONE
+    assert table.get_approval("abc123").state == ApprovalState.PENDING
+
+
+def test_non_approver_cannot_decide(table: StateTable) -> None:
+    pending(table)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(sfn):
+        outcome = handle_click(table, sfn, click("U2"), approver_ids=["U1"], now=NOW)
+    assert outcome.status == HTTPStatus.FORBIDDEN
+    assert table.get_approval("abc123").state == ApprovalState.PENDING
+
+
+def test_empty_approver_list_means_nobody_can_approve(table: StateTable) -> None:
+    pending(table)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(sfn):
+        outcome = handle_click(table, sfn, click("U1"), approver_ids=[], now=NOW)
+    assert outcome.status == HTTPStatus.FORBIDDEN
