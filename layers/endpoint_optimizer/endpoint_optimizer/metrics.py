@@ -206,6 +206,7 @@ def _summarise(
     return VariantMetrics(
         variant_name=subject,
         scope="variant" if scope == "variant" else "inference_component",
+        window_start=start,
         window_hours=int((end - start).total_seconds() // HOUR),
         invocations_total=sum(invocations.values),
         hours_with_invocations=sum(1 for value in by_hour.values() if value > 0),

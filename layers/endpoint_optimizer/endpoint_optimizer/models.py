@@ -116,6 +116,7 @@ class VariantMetrics(Model):
 
     variant_name: str
     scope: Literal["variant", "inference_component"] = "variant"
+    window_start: datetime | None = None  # hour 0 of `invocations_by_hour` (UTC)
     window_hours: int
     invocations_total: float = 0.0
     hours_with_invocations: int = 0
@@ -264,3 +265,56 @@ class ActionResult(Model):
     outcome: Outcome
     estimated_monthly_savings_usd: float | None = None
     detail: str = ""
+
+
+# ------------------------------------------------------------------ many accounts and regions (targets)
+
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+
+
+class Target(Model):
+    """One account and region the workflow scans. `role_arn` is None for the stack's own account (its
+    function credentials are used); a member account is read through `role_arn` with `external_id`."""
+
+    account_id: str = Field(pattern=ACCOUNT_ID_PATTERN)
+    region: str = Field(min_length=1)
+    role_arn: str | None = None
+    external_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.account_id} {self.region}"
+
+
+class ScanFailure(Model):
+    """A target the scan could not read (AWS refused or failed): reported, and the run ends failed."""
+
+    status: Literal["failed"] = "failed"
+    account_id: str
+    region: str
+    error: str
+    message: str = ""
+
+
+class PlanSummary(Model):
+    """What the workflow state carries about one target's plan; the plan itself is in S3 at `plan_key`."""
+
+    account_id: str
+    region: str
+    plan_key: str
+    lookback_days: int
+    endpoints: int
+    findings_by_action: dict[str, int]
+    proposed_monthly_savings_usd: float
+    unknown_savings: int  # findings with an action whose savings are unknown (no price)
+    report_only: bool = False  # not this stack's account and region: nothing is ever applied there
+
+
+class FleetAnalysis(Model):
+    """What the Analyze step returns to the workflow for every target: small, whatever the fleet size."""
+
+    plans: list[PlanSummary]
+    unscanned: list[ScanFailure] = Field(default_factory=list)
+    actions: list[ProposedAction]
+    deferred: list[str] = Field(default_factory=list)
+    top_findings: list[Finding] = Field(default_factory=list)  # the largest savings, for the report

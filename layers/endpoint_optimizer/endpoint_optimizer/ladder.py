@@ -1,0 +1,888 @@
+"""The fix ladder: one pure function per rung, registered in one place, each declaring the IAM
+permissions its change needs. No boto3 here.
+
+`decide(scanned, prices, policy, now)` applies the guards (opted out, not InService, serverless
+already, new, recently changed, signal missing), then walks the ladder from the least risky,
+largest-saving fix down, and returns the first fix that applies. A fix whose preconditions are met
+but that something forbids is returned with `blocked_by` only when no other fix applies, so the plan
+still says what it would take.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+
+from endpoint_optimizer.models import (
+    HOURS_PER_MONTH,
+    Action,
+    Confidence,
+    Finding,
+    ScannedEndpoint,
+    ScanSnapshot,
+    UnscannedEndpoint,
+    Variant,
+    VariantMetrics,
+)
+from endpoint_optimizer.pricing import PriceBook
+from endpoint_optimizer.settings import Policy
+
+# ---- thresholds (the policy of this tool; each is a judgement, written down) ----------------------
+UTILIZATION_COVERAGE = 0.9  # utilisation "present": reported on >= 90 % of the days it could have been
+TARGET_PEAK_UTILIZATION = 60.0  # after a rightsize the observed peak must stay under this (% CPU/GPU)
+LOW_UTILIZATION = 35.0  # a steady endpoint whose peak stays under this is oversized
+SPORADIC_ACTIVE_SHARE = 0.25  # traffic in at most a quarter of the hours
+SPORADIC_MAX_CONCURRENCY = 10.0  # estimated peak concurrency serverless must absorb
+BURST_FACTOR = 10.0  # an hour's average concurrency x this = a cautious peak (requests bunch up)
+SERVERLESS_MEMORY_HEADROOM = 1.3  # memory in use x this must fit the serverless size
+BUSINESS_HOURS = range(7, 19)  # UTC, Monday to Friday
+BUSINESS_SHARE = 0.95  # at least this share of invocations inside business hours
+BUSINESS_ACTIVE_WEEKDAYS = 0.6  # traffic on at least this share of the weekdays in the window
+OFF_HOURS_FRACTION = (7 * 24 - 5 * len(BUSINESS_HOURS)) / (7 * 24)  # 108 of 168 hours
+CONSOLIDATE_MIN_GROUP = 3
+CONSOLIDATE_MAX_PEAK = 20.0  # % CPU: endpoints this lightly used can share a host
+
+# "MemorySizeInMB ... min 1024 max 6144", 1 GB steps (botocore 1.43.127 sagemaker
+# ProductionVariantServerlessConfig, read 2026-11-30); "GPUs, ... Multi-Model Endpoints, VPC
+# configuration, network isolation, data capture, multiple production variants" are not supported
+# (AWS docs serverless-endpoints.html, archived 2023-06, same list on the live page 2026).
+SERVERLESS_MAX_MEMORY_MB = 6144
+SERVERLESS_MEMORY_STEP_MB = 1024
+# Serverless endpoints need a CPU container; these families carry accelerators.
+ACCELERATED_FAMILIES = ("ml.g", "ml.p", "ml.inf", "ml.trn", "ml.dl")
+
+# Graviton targets that SageMaker hosting offers (botocore 1.43.127 ProductionVariantInstanceType
+# enum, read 2026-11-30: ml.c7g.*, ml.c6g.*, ml.m6g.*; there is no ml.m7g).
+GRAVITON_TARGET_FAMILY = {"c": ("ml.c7g", "ml.c6g"), "m": ("ml.m6g",)}
+# Images known to be published for arm64: AWS Deep Learning Containers for Graviton
+# (`pytorch-inference-graviton`, `tensorflow-inference-graviton`; aws.github.io/graviton
+# machinelearning/pytorch.html, read 2026-11-30) and images whose name or tag says arm64/aarch64.
+ARM64_IMAGE_MARKERS = ("-graviton", "arm64", "aarch64")
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    instance_type: str
+    family: str
+    size: str
+    vcpu: int
+    memory_gib: float
+    accelerator: str
+    architecture: str
+
+    @property
+    def accelerated(self) -> bool:
+        return bool(self.accelerator) or self.instance_type.startswith(ACCELERATED_FAMILIES)
+
+
+@cache
+def instance_specs() -> dict[str, InstanceSpec]:
+    """vCPU, memory, accelerator, architecture (data/instance_specs.csv: moto 5.2.5's vendored EC2
+    DescribeInstanceTypes data, assuming ml.X has the hardware of EC2 X)."""
+    text = resources.files("endpoint_optimizer").joinpath("data/instance_specs.csv").read_text("utf-8")
+    specs: dict[str, InstanceSpec] = {}
+    for row in csv.DictReader(text.splitlines()):
+        if not row["vcpu"]:
+            continue
+        name = row["instance_type"]
+        family, _, size = name.rpartition(".")
+        specs[name] = InstanceSpec(
+            instance_type=name,
+            family=family,
+            size=size,
+            vcpu=int(row["vcpu"]),
+            memory_gib=float(row["memory_gib"]),
+            accelerator=row["gpu_or_accelerator"],
+            architecture=row["architecture"],
+        )
+    return specs
+
+
+def is_accelerated(instance_type: str | None) -> bool:
+    if instance_type is None:
+        return False
+    spec = instance_specs().get(instance_type)
+    return spec.accelerated if spec else instance_type.startswith(ACCELERATED_FAMILIES)
+
+
+# ---- what the signal says ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Traffic:
+    total: float
+    hours_with_traffic: int
+    expected_hours: int
+    peak_hour: float
+    business_share: float | None  # share of invocations in weekday business hours
+    active_weekday_share: float | None
+    latency_s: float | None
+
+    @property
+    def active_share(self) -> float:
+        return self.hours_with_traffic / self.expected_hours if self.expected_hours else 0.0
+
+    @property
+    def peak_concurrency(self) -> float | None:
+        if self.latency_s is None:
+            return None
+        return self.peak_hour / 3600 * self.latency_s * BURST_FACTOR
+
+    @property
+    def monthly_invocations(self) -> float:
+        return self.total * HOURS_PER_MONTH / self.expected_hours if self.expected_hours else 0.0
+
+
+def traffic_of(metrics: list[VariantMetrics], lifetime_hours: int) -> Traffic:
+    by_hour: dict[int, float] = {}
+    for item in metrics:
+        for hour, value in item.invocations_by_hour:
+            by_hour[hour] = by_hour.get(hour, 0.0) + value
+    total = sum(item.invocations_total for item in metrics)
+    window = max((item.window_hours for item in metrics), default=0)
+    expected = max(1, min(window, lifetime_hours)) if window else 0
+    latencies = [
+        (item.model_latency_avg_us, item.invocations_total)
+        for item in metrics
+        if item.model_latency_avg_us is not None and item.invocations_total > 0
+    ]
+    weighted = sum(latency * weight for latency, weight in latencies)
+    weights = sum(weight for _, weight in latencies)
+    start = next((item.window_start for item in metrics if item.window_start is not None), None)
+    business: float | None = None
+    active_weekdays: float | None = None
+    if start is not None and total > 0:
+        inside = 0.0
+        days_with_traffic: set[object] = set()
+        for hour, value in by_hour.items():
+            moment = start + timedelta(hours=hour)
+            if moment.weekday() < 5 and moment.hour in BUSINESS_HOURS:
+                inside += value
+            if moment.weekday() < 5 and value > 0:
+                days_with_traffic.add(moment.date())
+        weekdays = {
+            (start + timedelta(hours=hour)).date()
+            for hour in range(window)
+            if (start + timedelta(hours=hour)).weekday() < 5
+        }
+        business = inside / total
+        active_weekdays = len(days_with_traffic) / len(weekdays) if weekdays else None
+    return Traffic(
+        total=total,
+        hours_with_traffic=sum(1 for value in by_hour.values() if value > 0),
+        expected_hours=expected,
+        peak_hour=max(by_hour.values(), default=0.0),
+        business_share=business,
+        active_weekday_share=active_weekdays,
+        latency_s=(weighted / weights) / 1e6 if weights else None,
+    )
+
+
+@dataclass(frozen=True)
+class Context:
+    scanned: ScannedEndpoint
+    prices: PriceBook
+    policy: Policy
+    now: datetime
+    age_days: float
+    changed_days: float
+    monthly_cost: float | None
+    unknown_prices: list[str]
+    variant_metrics: dict[str, VariantMetrics]
+    component_metrics: list[VariantMetrics]
+    traffic: Traffic
+
+    @property
+    def endpoint_name(self) -> str:
+        return self.scanned.endpoint.name
+
+    @property
+    def region(self) -> str:
+        return self.scanned.endpoint.region
+
+    @property
+    def instance_variants(self) -> list[Variant]:
+        return [v for v in self.scanned.endpoint.variants if not v.is_serverless]
+
+    def peak(self, attribute: str) -> float | None:
+        values = [
+            getattr(self.variant_metrics[v.name], attribute)
+            for v in self.instance_variants
+            if v.name in self.variant_metrics and getattr(self.variant_metrics[v.name], attribute) is not None
+        ]
+        return max(values) if values else None
+
+    def hourly(self, instance_type: str | None) -> float | None:
+        if instance_type is None:
+            return None
+        price = self.prices.hourly(self.region, instance_type)
+        return price.usd_per_hour if price else None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    target: str
+    savings: float | None
+    reasons: list[str]
+    evidence: dict[str, float | int | str | None]
+    confidence: Confidence = "high"
+    blocked_by: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: Action
+    permissions: tuple[str, ...]  # what applying this fix needs in IAM (checked against the template)
+    applied: bool  # whether the apply step can carry it out today (otherwise report only)
+    evaluate: Callable[[Context], Proposal | None]
+
+
+RULES: list[Rule] = []
+
+
+def rule(
+    action: Action, *, permissions: tuple[str, ...], applied: bool = False
+) -> Callable[[Callable[[Context], Proposal | None]], Callable[[Context], Proposal | None]]:
+    def register(evaluate: Callable[[Context], Proposal | None]) -> Callable[[Context], Proposal | None]:
+        RULES.append(Rule(action=action, permissions=permissions, applied=applied, evaluate=evaluate))
+        return evaluate
+
+    return register
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _pct(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.0f} %"
+
+
+# ---- the ladder, in order ---------------------------------------------------------------------------
+PARK_PERMISSIONS = (
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:ListTags",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:AddTags",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:RegisterScalableTarget",
+)
+
+
+@rule(Action.PARK, permissions=PARK_PERMISSIONS, applied=True)
+def park(ctx: Context) -> Proposal | None:
+    endpoint = ctx.scanned.endpoint
+    if ctx.traffic.total > 0 or endpoint.inference_components or endpoint.async_inference:
+        return None
+    days = min(ctx.policy.lookback_days, int(ctx.age_days))
+    span = (
+        f"{ctx.policy.lookback_days} days"
+        if days >= ctx.policy.lookback_days
+        else f"the {days} days since it was created"
+    )
+    cpu_days = min((ctx.variant_metrics[v.name].cpu_days_reported for v in ctx.instance_variants), default=0)
+    variants = ", ".join(f"{v.name} ({v.instance_count} x {v.instance_type})" for v in ctx.instance_variants)
+    return Proposal(
+        target=f"parked: endpoint deleted, config {endpoint.config_name} and model kept",
+        savings=ctx.monthly_cost,
+        confidence="high" if ctx.monthly_cost is not None else "medium",
+        reasons=[
+            f"0 invocations in {span} while CPU metrics were reported on {cpu_days} of {days or 1} days",
+            f"variants: {variants}",
+            f"created {ctx.age_days:.0f} days ago, last changed {ctx.changed_days:.0f} days ago",
+            f"one-step way back: endpoint-optimizer restore {endpoint.name}",
+        ],
+        evidence={
+            "invocations": 0,
+            "cpu_days_reported": cpu_days,
+            "window_days": days,
+            "age_days": round(ctx.age_days, 1),
+        },
+    )
+
+
+@rule(
+    Action.SCALE_TO_ZERO,
+    permissions=(
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:UpdateInferenceComponentRuntimeConfig",
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "cloudwatch:PutMetricAlarm",
+    ),
+)
+def scale_to_zero(ctx: Context) -> Proposal | None:
+    endpoint = ctx.scanned.endpoint
+    traffic = ctx.traffic
+    if endpoint.inference_components and traffic.total == 0:
+        names = ", ".join(component.name for component in endpoint.inference_components)
+        return Proposal(
+            target="ManagedInstanceScaling MinInstanceCount 0; copies scale out from zero on the first request",
+            savings=ctx.monthly_cost,
+            confidence="high" if ctx.monthly_cost is not None else "medium",
+            reasons=[
+                f"0 invocations in {ctx.policy.lookback_days} days on inference components {names}",
+                "scaling to zero keeps the endpoint and its components; the first request after idle waits "
+                "for an instance to start (minutes)",
+            ],
+            evidence={"invocations": 0, "inference_components": len(endpoint.inference_components)},
+        )
+    if endpoint.async_inference and traffic.active_share <= SPORADIC_ACTIVE_SHARE:
+        idle_share = 1 - traffic.active_share
+        savings = None if ctx.monthly_cost is None else ctx.monthly_cost * idle_share
+        return Proposal(
+            target="async endpoint with minimum capacity 0 and a backlog alarm to scale out",
+            savings=_round(savings),
+            confidence="medium",
+            reasons=[
+                f"async endpoint with traffic in {traffic.hours_with_traffic} of {traffic.expected_hours} hours "
+                f"({traffic.active_share:.0%}); queued requests wait while an instance starts",
+                f"savings assume instances run only in the {traffic.active_share:.0%} of hours with traffic",
+            ],
+            evidence={
+                "hours_with_traffic": traffic.hours_with_traffic,
+                "window_hours": traffic.expected_hours,
+                "invocations": round(traffic.total),
+            },
+        )
+    return None
+
+
+def serverless_memory_mb(used_mb: float) -> int:
+    needed = used_mb * SERVERLESS_MEMORY_HEADROOM
+    return max(
+        SERVERLESS_MEMORY_STEP_MB, math.ceil(needed / SERVERLESS_MEMORY_STEP_MB) * SERVERLESS_MEMORY_STEP_MB
+    )
+
+
+@rule(
+    Action.MIGRATE_SERVERLESS,
+    permissions=(
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeModel",
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:DeleteEndpoint",
+        "sagemaker:CreateEndpoint",
+    ),
+)
+def migrate_serverless(ctx: Context) -> Proposal | None:
+    endpoint = ctx.scanned.endpoint
+    traffic = ctx.traffic
+    if traffic.total == 0 or traffic.active_share > SPORADIC_ACTIVE_SHARE or endpoint.inference_components:
+        return None
+    variants = ctx.instance_variants
+    if any(is_accelerated(v.instance_type) for v in variants):
+        return None  # Serverless Inference has no GPUs: never propose it for an accelerated endpoint
+    blockers: list[str] = []
+    if len(endpoint.variants) != 1 or endpoint.shadow_variants:
+        blockers.append("serverless supports one production variant and no shadow variants")
+    if endpoint.data_capture:
+        blockers.append("data capture is on (not supported by serverless)")
+    if endpoint.vpc or endpoint.network_isolation:
+        blockers.append("VPC or network isolation configured (not supported by serverless)")
+    if endpoint.async_inference:
+        return None
+    variant = variants[0] if variants else None
+    spec = instance_specs().get(variant.instance_type or "") if variant else None
+    memory_max = ctx.peak("memory_max_percent")
+    if spec is None or memory_max is None:
+        blockers.append("memory in use unknown (no MemoryUtilization or instance spec)")
+        used_mb = None
+    else:
+        used_mb = memory_max / 100 * spec.memory_gib * 1024
+        if used_mb * SERVERLESS_MEMORY_HEADROOM > SERVERLESS_MAX_MEMORY_MB:
+            return None  # does not fit the largest serverless size: not a candidate at all
+    concurrency = traffic.peak_concurrency
+    if concurrency is not None and concurrency > SPORADIC_MAX_CONCURRENCY:
+        blockers.append(
+            f"estimated peak concurrency {concurrency:.1f} is above {SPORADIC_MAX_CONCURRENCY:.0f}"
+        )
+    memory_mb = serverless_memory_mb(used_mb) if used_mb is not None else None
+    price = ctx.prices.serverless_usd_per_gb_second(ctx.region)
+    serverless_cost: float | None = None
+    if price is not None and memory_mb is not None and traffic.latency_s is not None:
+        serverless_cost = (
+            traffic.monthly_invocations * traffic.latency_s * memory_mb / 1024 * price.usd_per_gb_second
+        )
+    savings = (
+        None
+        if ctx.monthly_cost is None or serverless_cost is None
+        else max(0.0, ctx.monthly_cost - serverless_cost)
+    )
+    if savings is not None and savings <= 0:
+        return None
+    reasons = [
+        f"sporadic traffic: invocations in {traffic.hours_with_traffic} of {traffic.expected_hours} hours "
+        f"({traffic.active_share:.0%}), {traffic.total:.0f} in total",
+        f"memory in use {used_mb / 1024:.1f} GB -> {memory_mb} MB serverless with 30 % headroom"
+        if used_mb is not None and memory_mb is not None
+        else "memory in use unknown",
+        (
+            f"estimated serverless cost {serverless_cost:.2f} USD/month from {traffic.monthly_invocations:.0f} "
+            f"invocations x {traffic.latency_s:.3f} s x {memory_mb} MB"
+        )
+        if serverless_cost is not None and traffic.latency_s is not None
+        else "serverless cost unknown (no price or latency for this region)",
+        "downtime: UpdateEndpoint cannot switch to serverless, so the endpoint is deleted and recreated "
+        "with the same name (minutes without service); cold starts after idle periods",
+        "multi-model endpoints are not visible to the scan; apply re-checks the model before acting",
+    ]
+    return Proposal(
+        target=f"Serverless Inference {memory_mb} MB, MaxConcurrency {max(1, math.ceil(concurrency or 1))}"
+        if memory_mb
+        else "Serverless Inference",
+        savings=_round(savings),
+        confidence="medium",
+        reasons=reasons,
+        evidence={
+            "hours_with_traffic": traffic.hours_with_traffic,
+            "window_hours": traffic.expected_hours,
+            "invocations": round(traffic.total),
+            "memory_used_mb": None if used_mb is None else round(used_mb),
+            "peak_concurrency": None if concurrency is None else round(concurrency, 2),
+            "serverless_monthly_usd": _round(serverless_cost),
+        },
+        blocked_by=blockers,
+    )
+
+
+@rule(
+    Action.SCHEDULE,
+    permissions=(
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:PutScheduledAction",
+        "application-autoscaling:DescribeScheduledActions",
+        "application-autoscaling:DeleteScheduledAction",
+    ),
+)
+def schedule(ctx: Context) -> Proposal | None:
+    traffic = ctx.traffic
+    variants = ctx.instance_variants
+    if (
+        traffic.total == 0
+        or traffic.business_share is None
+        or traffic.business_share < BUSINESS_SHARE
+        or (traffic.active_weekday_share or 0) < BUSINESS_ACTIVE_WEEKDAYS
+        or len(variants) != 1
+        or variants[0].instance_count <= 1
+        or ctx.scanned.endpoint.scheduled_actions
+    ):
+        return None
+    variant = variants[0]
+    price = ctx.hourly(variant.instance_type)
+    savings = (
+        None if price is None else (variant.instance_count - 1) * price * HOURS_PER_MONTH * OFF_HOURS_FRACTION
+    )
+    return Proposal(
+        target=f"{variant.instance_count} instances 07-19 UTC on weekdays, 1 instance otherwise "
+        "(Application Auto Scaling scheduled actions)",
+        savings=_round(savings),
+        confidence="medium",
+        reasons=[
+            f"{traffic.business_share:.0%} of {traffic.total:.0f} invocations fell on weekdays 07-19 UTC; "
+            f"traffic on {traffic.active_weekday_share:.0%} of weekdays",
+            f"{variant.instance_count} x {variant.instance_type} run all {HOURS_PER_MONTH} hours a month; "
+            f"off-hours are {OFF_HOURS_FRACTION:.0%} of the week",
+        ],
+        evidence={
+            "business_share": round(traffic.business_share, 3),
+            "instances": variant.instance_count,
+            "invocations": round(traffic.total),
+        },
+    )
+
+
+def _smaller_sibling(spec: InstanceSpec) -> InstanceSpec | None:
+    """The next size down in the same family with the same accelerators (GPU utilisation unchanged)."""
+    candidates = [
+        other
+        for other in instance_specs().values()
+        if other.family == spec.family and other.vcpu < spec.vcpu and other.accelerator == spec.accelerator
+    ]
+    return max(candidates, key=lambda other: other.vcpu) if candidates else None
+
+
+@rule(
+    Action.RIGHTSIZE,
+    permissions=(
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:UpdateEndpoint",
+        "cloudwatch:DescribeAlarms",
+    ),
+)
+def rightsize(ctx: Context) -> Proposal | None:
+    traffic = ctx.traffic
+    variants = ctx.instance_variants
+    if traffic.total == 0 or len(variants) != 1 or ctx.scanned.endpoint.inference_components:
+        return None
+    variant = variants[0]
+    cpu = ctx.peak("cpu_max_percent")
+    gpu = ctx.peak("gpu_max_percent")
+    memory = ctx.peak("memory_max_percent")
+    if cpu is None:
+        return None
+    load = max(cpu, gpu or 0.0)
+    if load >= LOW_UTILIZATION:
+        return None
+    price = ctx.hourly(variant.instance_type)
+    count = variant.instance_count
+    fewer = max(1, math.ceil(count * load / TARGET_PEAK_UTILIZATION))
+    if fewer < count:
+        savings = None if price is None else (count - fewer) * price * HOURS_PER_MONTH
+        return Proposal(
+            target=f"{fewer} x {variant.instance_type} (from {count})",
+            savings=_round(savings),
+            confidence="medium",
+            reasons=[
+                f"peak utilisation {_pct(load)} on {count} instances (daily maxima over {ctx.policy.lookback_days} days); "
+                f"{fewer} instance(s) keep the peak near {count * load / fewer:.0f} %, under the {TARGET_PEAK_UTILIZATION:.0f} % target",
+                "applied as a blue/green UpdateEndpoint with auto-rollback alarms",
+            ],
+            evidence={"peak_utilization": round(load, 1), "instances_now": count, "instances_after": fewer},
+        )
+    spec = instance_specs().get(variant.instance_type or "")
+    smaller = _smaller_sibling(spec) if spec else None
+    if spec is None or smaller is None:
+        return None
+    cpu_after = cpu * spec.vcpu / smaller.vcpu
+    memory_after = None if memory is None else memory * spec.memory_gib / smaller.memory_gib
+    if cpu_after > TARGET_PEAK_UTILIZATION or memory_after is None or memory_after > 80.0:
+        return None
+    new_price = ctx.hourly(smaller.instance_type)
+    savings = None if price is None or new_price is None else (price - new_price) * count * HOURS_PER_MONTH
+    return Proposal(
+        target=f"{count} x {smaller.instance_type} (from {variant.instance_type})",
+        savings=_round(savings),
+        confidence="medium",
+        reasons=[
+            f"peak CPU {_pct(cpu)} and memory {_pct(memory)} on {variant.instance_type}; on {smaller.instance_type} "
+            f"({smaller.vcpu} vCPU, {smaller.memory_gib:.0f} GiB) the peak would be about {cpu_after:.0f} % CPU "
+            f"and {memory_after:.0f} % memory, under the {TARGET_PEAK_UTILIZATION:.0f} % target",
+            "to be confirmed by an Inference Recommender job before applying",
+        ],
+        evidence={
+            "peak_cpu": round(cpu, 1),
+            "peak_memory": None if memory is None else round(memory, 1),
+            "cpu_after": round(cpu_after, 1),
+        },
+    )
+
+
+def image_has_arm64(image: str | None) -> bool:
+    return image is not None and any(marker in image.lower() for marker in ARM64_IMAGE_MARKERS)
+
+
+@rule(
+    Action.MIGRATE_GRAVITON,
+    permissions=(
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:CreateModel",
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:UpdateEndpoint",
+        "cloudwatch:DescribeAlarms",
+    ),
+)
+def migrate_graviton(ctx: Context) -> Proposal | None:
+    variants = ctx.instance_variants
+    if ctx.traffic.total == 0 or len(variants) != 1:
+        return None
+    variant = variants[0]
+    spec = instance_specs().get(variant.instance_type or "")
+    if spec is None or spec.architecture != "x86_64" or spec.accelerated:
+        return None
+    letter = spec.family.removeprefix("ml.")[:1]
+    targets = [f"{family}.{spec.size}" for family in GRAVITON_TARGET_FAMILY.get(letter, ())]
+    target = next((t for t in targets if t in instance_specs()), None)
+    if target is None:
+        return None
+    price, new_price = ctx.hourly(variant.instance_type), ctx.hourly(target)
+    savings = (
+        None
+        if price is None or new_price is None
+        else (price - new_price) * variant.instance_count * HOURS_PER_MONTH
+    )
+    if savings is not None and savings <= 0:
+        return None
+    blockers = (
+        []
+        if image_has_arm64(variant.image)
+        else [
+            f"unknown: needs an arm64 image (deployed image {variant.image or 'not reported'} is not a known arm64 build)"
+        ]
+    )
+    return Proposal(
+        target=f"{variant.instance_count} x {target} (from {variant.instance_type})",
+        savings=_round(savings),
+        confidence="medium" if savings is not None else "low",
+        reasons=[
+            f"{variant.instance_type} is x86; {target} is the Graviton equivalent ({spec.vcpu} vCPU)",
+            f"price per hour {price if price is not None else 'unknown'} -> {new_price if new_price is not None else 'unknown'} USD",
+            "applied as a blue/green UpdateEndpoint with auto-rollback alarms",
+        ],
+        evidence={"instance_type": variant.instance_type, "target": target},
+        blocked_by=blockers,
+    )
+
+
+# ---- guards and the decision ------------------------------------------------------------------------
+def _expected_days(metrics: VariantMetrics, lifetime_days: int) -> int:
+    return max(1, min(metrics.window_days, lifetime_days))
+
+
+def utilization_present(metrics: VariantMetrics | None, lifetime_days: int) -> bool:
+    if metrics is None or metrics.window_days == 0:
+        return False
+    return metrics.cpu_days_reported >= math.ceil(
+        UTILIZATION_COVERAGE * _expected_days(metrics, lifetime_days)
+    )
+
+
+SECONDS_PER_DAY = 86400
+
+
+def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: datetime) -> Finding:
+    endpoint = scanned.endpoint
+    monthly_cost, unknown_prices = prices.monthly_cost(endpoint.region, endpoint.variants)
+    price_note = (
+        [f"hourly price unknown for {', '.join(unknown_prices)} in {endpoint.region}: cost not estimated"]
+        if unknown_prices
+        else []
+    )
+    base = {
+        "endpoint_name": endpoint.name,
+        "account_id": endpoint.account_id,
+        "region": endpoint.region,
+        "current_monthly_cost_usd": monthly_cost,
+    }
+
+    def leave_alone(
+        reasons: list[str], *, blocked_by: list[str] | None = None, **evidence: float | int | str
+    ) -> Finding:
+        return Finding(
+            **base,
+            action=Action.NONE,
+            estimated_monthly_savings_usd=0.0 if monthly_cost is not None else None,
+            reasons=[*reasons, *price_note],
+            blocked_by=blocked_by or [],
+            evidence=dict(evidence),
+        )
+
+    if endpoint.tags.get(policy.skip_tag_key, "").strip().lower() == "true":
+        return leave_alone(
+            [f"opted out: tag {policy.skip_tag_key}=true"], blocked_by=[f"tag {policy.skip_tag_key}=true"]
+        )
+    if endpoint.status != "InService":
+        return leave_alone([f"status is {endpoint.status}, not InService"], blocked_by=["not InService"])
+    if endpoint.variants and all(variant.is_serverless for variant in endpoint.variants):
+        return leave_alone(["already on Serverless Inference: it scales to zero and bills per use"])
+    age_days = (now - endpoint.created_at).total_seconds() / SECONDS_PER_DAY
+    changed_days = (now - endpoint.last_modified_at).total_seconds() / SECONDS_PER_DAY
+    if age_days < policy.grace_days:
+        return leave_alone(
+            [f"created {age_days:.1f} days ago, within the {policy.grace_days}-day grace period"],
+            blocked_by=["grace period"],
+            age_days=round(age_days, 1),
+        )
+    if changed_days < policy.grace_days:
+        return leave_alone(
+            [f"changed {changed_days:.1f} days ago, within the {policy.grace_days}-day grace period"],
+            blocked_by=["grace period"],
+            changed_days=round(changed_days, 1),
+        )
+
+    variant_metrics = {m.variant_name: m for m in scanned.metrics if m.scope == "variant"}
+    lifetime_days = int(age_days)
+    instance_variants = [v for v in endpoint.variants if not v.is_serverless]
+    for variant in instance_variants:
+        found = variant_metrics.get(variant.name)
+        if not utilization_present(found, lifetime_days):
+            reported = found.cpu_days_reported if found else 0
+            expected = _expected_days(found, lifetime_days) if found else policy.lookback_days
+            return leave_alone(
+                [
+                    f"signal missing: CPUUtilization reported on {reported} of {expected} days on variant "
+                    f"{variant.name}; without utilisation metrics an endpoint with no invocations cannot be "
+                    "told apart from an unmonitored one"
+                ],
+                blocked_by=["signal missing"],
+                cpu_days_reported=reported,
+                window_days=expected,
+            )
+
+    all_metrics = list(scanned.metrics)
+    ctx = Context(
+        scanned=scanned,
+        prices=prices,
+        policy=policy,
+        now=now,
+        age_days=age_days,
+        changed_days=changed_days,
+        monthly_cost=monthly_cost,
+        unknown_prices=unknown_prices,
+        variant_metrics=variant_metrics,
+        component_metrics=[m for m in all_metrics if m.scope == "inference_component"],
+        traffic=traffic_of(all_metrics, int(age_days * 24)),
+    )
+    blocked: tuple[Rule, Proposal] | None = None
+    for candidate in RULES:
+        proposal = candidate.evaluate(ctx)
+        if proposal is None:
+            continue
+        if proposal.blocked_by:
+            blocked = blocked or (candidate, proposal)
+            continue
+        return _finding(base, candidate, proposal, price_note)
+    if blocked is not None:
+        return _finding(base, *blocked, price_note)
+
+    traffic = ctx.traffic
+    reasons = [
+        f"in use: {traffic.total:.0f} invocations in {policy.lookback_days} days, traffic in "
+        f"{traffic.hours_with_traffic} of {traffic.expected_hours} hours, peak CPU {_pct(ctx.peak('cpu_max_percent'))}"
+    ]
+    idle_variants = [m.variant_name for m in variant_metrics.values() if m.invocations_total == 0]
+    if idle_variants and len(variant_metrics) > 1:
+        reasons.append(
+            f"variant {', '.join(idle_variants)} had 0 invocations; removing one variant is not proposed yet"
+        )
+    return leave_alone(
+        reasons,
+        invocations=round(traffic.total),
+        hours_with_traffic=traffic.hours_with_traffic,
+        window_hours=traffic.expected_hours,
+    )
+
+
+REPORT_ONLY_NOTE = (
+    "reported with its savings; this tool does not apply {action} yet, so no approval is requested"
+)
+
+
+def _finding(
+    base: dict[str, str | float | None], candidate: Rule, proposal: Proposal, price_note: list[str]
+) -> Finding:
+    notes = [] if candidate.applied else [REPORT_ONLY_NOTE.format(action=candidate.action.value)]
+    return Finding(
+        **base,
+        action=candidate.action,
+        target=proposal.target,
+        estimated_monthly_savings_usd=proposal.savings,
+        confidence=proposal.confidence,
+        reasons=[*proposal.reasons, *price_note, *notes],
+        blocked_by=list(proposal.blocked_by),
+        evidence=proposal.evidence,
+    )
+
+
+def unscanned_finding(item: UnscannedEndpoint, snapshot: ScanSnapshot) -> Finding:
+    """An endpoint the scan listed but could not read this run: in the plan, with why, never acted on."""
+    return Finding(
+        endpoint_name=item.name,
+        account_id=snapshot.account_id,
+        region=snapshot.region,
+        action=Action.NONE,
+        reasons=[f"signal missing: {item.reason}"],
+        blocked_by=["signal missing"],
+    )
+
+
+# ---- consolidate: a fleet-level rung --------------------------------------------------------------
+def consolidate(findings: list[Finding], scanned: list[ScannedEndpoint], prices: PriceBook) -> list[Finding]:
+    """Several small, lightly used endpoints serving the same container image could share one endpoint
+    with inference components. Reported, never applied: the move needs a migration plan per model."""
+    by_name = {item.endpoint.name: item for item in scanned}
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for finding in findings:
+        item = by_name.get(finding.endpoint_name)
+        # Candidates: endpoints left alone, or whose only idea was blocked (e.g. no arm64 image).
+        left_alone = finding.action == Action.NONE and not finding.blocked_by
+        only_blocked_advice = finding.action == Action.MIGRATE_GRAVITON and bool(finding.blocked_by)
+        if not (left_alone or only_blocked_advice) or item is None:
+            continue
+        variants = [v for v in item.endpoint.variants if not v.is_serverless]
+        if len(variants) != 1 or variants[0].instance_count != 1 or not variants[0].image:
+            continue
+        if item.endpoint.inference_components or is_accelerated(variants[0].instance_type):
+            continue
+        peaks = [
+            m.cpu_max_percent for m in item.metrics if m.scope == "variant" and m.cpu_max_percent is not None
+        ]
+        if not peaks or max(peaks) > CONSOLIDATE_MAX_PEAK or finding.current_monthly_cost_usd is None:
+            continue
+        key = (finding.account_id, finding.region, variants[0].image)
+        groups.setdefault(key, []).append(finding)
+
+    replaced: dict[str, Finding] = {}
+    for (_, region, image), members in groups.items():
+        if len(members) < CONSOLIDATE_MIN_GROUP:
+            continue
+        specs = instance_specs()
+        usage_vcpu = 0.0
+        usage_memory_gib = 0.0
+        host_type = None
+        for finding in members:
+            item = by_name[finding.endpoint_name]
+            variant = next(v for v in item.endpoint.variants if not v.is_serverless)
+            spec = specs.get(variant.instance_type or "")
+            metrics = next(m for m in item.metrics if m.scope == "variant")
+            if spec is None:
+                break
+            usage_vcpu += (metrics.cpu_max_percent or 0) / 100 * spec.vcpu
+            usage_memory_gib += (metrics.memory_max_percent or 100) / 100 * spec.memory_gib
+            if host_type is None or spec.vcpu > specs[host_type].vcpu:
+                host_type = spec.instance_type
+        else:
+            if host_type is None:
+                continue
+            host = specs[host_type]
+            host_price = prices.hourly(region, host_type)
+            hosts = max(
+                1,
+                math.ceil(usage_vcpu / (host.vcpu * TARGET_PEAK_UTILIZATION / 100)),
+                math.ceil(usage_memory_gib / (host.memory_gib * 0.8)),
+            )
+            current = sum(f.current_monthly_cost_usd or 0 for f in members)
+            if host_price is None:
+                continue
+            new_cost = hosts * host_price.usd_per_hour * HOURS_PER_MONTH
+            if new_cost >= current:
+                continue
+            names = ", ".join(sorted(f.endpoint_name for f in members))
+            for finding in members:
+                share = (finding.current_monthly_cost_usd or 0) / current
+                replaced[finding.endpoint_name] = finding.model_copy(
+                    update={
+                        "action": Action.CONSOLIDATE,
+                        "blocked_by": [],
+                        "target": f"one endpoint with inference components on {hosts} x {host_type} "
+                        f"shared by {len(members)} endpoints",
+                        "estimated_monthly_savings_usd": round((current - new_cost) * share, 2),
+                        "confidence": "low",
+                        "reasons": [
+                            f"{len(members)} single-instance endpoints serve image {image} with peak CPU at most "
+                            f"{CONSOLIDATE_MAX_PEAK:.0f} %: {names}",
+                            f"together they cost {current:.2f} USD a month; {hosts} x {host_type} "
+                            f"({new_cost:.2f} USD) would carry their combined peak under {TARGET_PEAK_UTILIZATION:.0f} %",
+                            "report only: moving models onto inference components needs a migration plan per model",
+                        ],
+                        "evidence": {
+                            "group_size": len(members),
+                            "group_monthly_usd": round(current, 2),
+                            "hosts": hosts,
+                        },
+                    }
+                )
+    return [replaced.get(finding.endpoint_name, finding) for finding in findings]
+
+
+def rule_for(action: Action) -> Rule | None:
+    return next((candidate for candidate in RULES if candidate.action == action), None)
