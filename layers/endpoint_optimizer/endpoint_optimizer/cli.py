@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_optimizer.actions import RestoreFailed, restore
@@ -24,13 +25,22 @@ from endpoint_optimizer.decisions import analyze
 from endpoint_optimizer.ledger import StateTable
 from endpoint_optimizer.models import Plan
 from endpoint_optimizer.plan import write_plan
-from endpoint_optimizer.pricing import bundled_price_book
+from endpoint_optimizer.pricing import (
+    PRICE_LIST_API_REGION,
+    LocalPriceCache,
+    bundled_price_book,
+    default_price_cache_path,
+    live_price_book,
+)
+from endpoint_optimizer.report import render_report
 from endpoint_optimizer.scan import scan_region
 from endpoint_optimizer.scan_state import LocalScanState, default_state_path
 from endpoint_optimizer.settings import Policy
 from endpoint_optimizer.slack import usd
 
 TABLE_ENV = "ENDPOINT_OPTIMIZER_TABLE"
+# Prices are a nicety for a laptop scan: fail over to the bundled table quickly rather than retry long.
+PRICING_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=15)
 
 
 def _session(args: argparse.Namespace) -> boto3.Session:
@@ -113,11 +123,28 @@ def cmd_scan(args: argparse.Namespace) -> int:
         MAX_ACTIONS_PER_RUN=0,
         APPROVAL_TIMEOUT_HOURS=24,
     )
-    plan = analyze(snapshot, bundled_price_book(), policy, now, run_id="cli").plan
+    prices = (
+        bundled_price_book()
+        if args.offline_prices
+        else live_price_book(
+            session.client("pricing", region_name=PRICE_LIST_API_REGION, config=PRICING_CONFIG),
+            [clients.region],
+            LocalPriceCache(default_price_cache_path([clients.region])),
+            now,
+        )
+    )
+    if args.discount:
+        prices = prices.with_discount(args.discount)
+    for note in prices.notes:
+        print(f"note: {note}", file=sys.stderr)
+    plan = analyze(snapshot, prices, policy, now, run_id="cli").plan
     render_plan(plan, sys.stdout)
     if args.output:
         write_plan(plan, Path(args.output))
         print(f"plan written to {args.output}")
+    if args.report:
+        Path(args.report).write_text(render_report(plan, snapshot), encoding="utf-8")
+        print(f"report written to {args.report}")
     return 0
 
 
@@ -175,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--grace-days", type=int, default=7)
     scan.add_argument("--skip-tag-key", default="endpoint-optimizer:skip")
     scan.add_argument("--output", help="write the plan JSON (schema_version 1) here")
+    scan.add_argument(
+        "--discount", type=float, default=0.0, help="negotiated discount on SageMaker prices, in percent"
+    )
+    scan.add_argument(
+        "--offline-prices",
+        action="store_true",
+        help="use only the bundled price table (no pricing:GetProducts)",
+    )
+    scan.add_argument("--report", help="write a self-contained HTML report here (e.g. report.html)")
     scan.add_argument(
         "--state",
         help="incremental scan state (default: endpoint-optimizer/ under the user's cache directory); "

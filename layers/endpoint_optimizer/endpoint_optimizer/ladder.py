@@ -657,6 +657,7 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
         if unknown_prices
         else []
     )
+    price_note += list(prices.notes)  # e.g. "live prices unavailable, bundled table used"
     base = {
         "endpoint_name": endpoint.name,
         "account_id": endpoint.account_id,
