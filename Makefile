@@ -44,8 +44,8 @@ unit: $(STAMP) ## pytest: unit, integration and end-to-end
 	$(BIN)/pytest -n 2 -q
 
 .PHONY: template
-template: $(STAMP) ## cfn-lint and sam validate --lint
-	$(BIN)/cfn-lint template.yaml
+template: $(STAMP) ## cfn-lint (the app and the member-account role) and sam validate --lint
+	$(BIN)/cfn-lint template.yaml docs/member-account-role.yaml
 	$(BIN)/sam validate --lint
 
 # sam build needs a python3.12 for the Lambda runtime: from PATH, else pyenv's newest 3.12.
@@ -59,6 +59,10 @@ build: $(STAMP) ## sam build (python3.12, arm64)
 
 .PHONY: test
 test: lint template unit build ## everything that proves it works (CI runs this)
+
+.PHONY: bench
+bench: $(STAMP) ## scan benchmark: calls per endpoint and wall time vs the common approach
+	$(BIN)/python -m emulated_aws.bench
 
 .PHONY: deploy
 deploy: build ## sam deploy --guided (needs AWS credentials)

@@ -1,4 +1,4 @@
-"""Analyze: snapshot + policy + prices -> plan (every endpoint once) and the actions to take this run."""
+"""Analyze: every target's snapshot + policy + prices -> one plan per target in S3, and this run's actions."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -6,13 +6,16 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from endpoint_optimizer.decisions import analyze
+from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.fleet import analyze_fleet
 from endpoint_optimizer.observability import logger, metrics, tracer
 from endpoint_optimizer.pricing import bundled_price_book
 from endpoint_optimizer.requests import AnalyzeRequest
-from endpoint_optimizer.settings import Policy
+from endpoint_optimizer.settings import AnalyzeSettings, Policy
 
 policy = Policy.from_env()
+settings = AnalyzeSettings.from_env()
+clients = Clients(region=settings.region)
 prices = bundled_price_book()
 
 
@@ -21,7 +24,24 @@ prices = bundled_price_book()
 @metrics.log_metrics
 @event_parser(model=AnalyzeRequest)
 def handler(event: AnalyzeRequest, context: LambdaContext) -> dict[str, Any]:
-    analysis = analyze(event.snapshot, prices, policy, datetime.now(UTC), run_id=event.execution_id)
+    analysis = analyze_fleet(
+        clients.s3,
+        settings.artifact_bucket,
+        event.scans,
+        prices=prices,
+        policy=policy,
+        now=datetime.now(UTC),
+        run_id=event.execution_id,
+        home=settings.home,
+    )
     metrics.add_metric(name="ActionsProposed", unit="Count", value=len(analysis.actions))
-    logger.info("analyzed", extra={"findings": len(analysis.plan.findings), "actions": len(analysis.actions)})
+    logger.info(
+        "analyzed",
+        extra={
+            "targets": len(analysis.plans),
+            "unscanned": len(analysis.unscanned),
+            "endpoints": sum(plan.endpoints for plan in analysis.plans),
+            "actions": len(analysis.actions),
+        },
+    )
     return analysis.model_dump(mode="json")

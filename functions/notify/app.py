@@ -22,9 +22,15 @@ clients = Clients()
 @event_parser(model=NotifyRequest)
 def handler(event: NotifyRequest, context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, ReportRequest):
-        message = report_message(event.plan, event.actions, event.deferred)
+        message = report_message(
+            event.plans,
+            event.actions,
+            event.deferred,
+            top_findings=event.top_findings,
+            unscanned=event.unscanned,
+        )
     else:
-        message = summary_message(event.plan, event.results, event.deferred)
+        message = summary_message(event.plans, event.results, event.deferred, unscanned=event.unscanned)
     webhook_url = parameters.get_secret(settings.slack_webhook_secret_arn, max_age=300)
     send(clients.sns, settings.topic_arn, webhook_url, message)
     metrics.add_metric(name="MessagesSent", unit="Count", value=2)

@@ -1,19 +1,21 @@
-"""Scan: inventory and metrics of every endpoint in this function's region -> snapshot."""
+"""Scan one target (an account and a region) -> its snapshot, inline or as an S3 key if too large."""
 
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
-from endpoint_optimizer.aws import Clients
-from endpoint_optimizer.observability import account_id_of, logger, metrics, tracer
+from endpoint_optimizer.artifacts import store_snapshot
+from endpoint_optimizer.aws import Clients, clients_for_target, role_session_name, scan_failure
+from endpoint_optimizer.observability import logger, metrics, tracer
 from endpoint_optimizer.requests import ScanRequest
 from endpoint_optimizer.scan import scan_region
 from endpoint_optimizer.settings import ScanSettings
 
 settings = ScanSettings.from_env()
-clients = Clients(region=settings.region)
+clients = Clients(region=settings.region)  # this function's own: STS (member roles) and S3 (snapshots)
 
 
 @logger.inject_lambda_context
@@ -21,12 +23,33 @@ clients = Clients(region=settings.region)
 @metrics.log_metrics
 @event_parser(model=ScanRequest)
 def handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
-    snapshot = scan_region(
-        clients,
-        account_id=account_id_of(context.invoked_function_arn),
-        lookback_days=settings.lookback_days,
-        now=datetime.now(UTC),
+    target = event.target
+    try:
+        target_clients = clients_for_target(
+            target, clients.sts, session_name=role_session_name(event.execution_id)
+        )
+        snapshot = scan_region(
+            target_clients,
+            account_id=target.account_id,
+            lookback_days=settings.lookback_days,
+            now=datetime.now(UTC),
+        )
+    except (BotoCoreError, ClientError) as error:
+        # AWS refused or failed this target (no member role, wrong external id, region not enabled...):
+        # recorded for the report, the other targets are still scanned, and the run ends failed.
+        logger.exception("target not scanned", extra={"target": target.label})
+        metrics.add_metric(name="TargetsNotScanned", unit="Count", value=1)
+        return scan_failure(target, error).model_dump(mode="json")
+    ref = store_snapshot(
+        clients.s3,
+        settings.artifact_bucket,
+        snapshot,
+        execution_id=event.execution_id,
+        inline_limit_bytes=event.inline_limit_bytes,
     )
     metrics.add_metric(name="EndpointsScanned", unit="Count", value=len(snapshot.endpoints))
-    logger.info("scanned", extra={"endpoints": len(snapshot.endpoints), "region": snapshot.region})
-    return snapshot.model_dump(mode="json")
+    logger.info(
+        "scanned",
+        extra={"target": target.label, "endpoints": ref.endpoints, "snapshot_key": ref.snapshot_key},
+    )
+    return ref.model_dump(mode="json")

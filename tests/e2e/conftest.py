@@ -55,15 +55,26 @@ class Fleet:
         tags: dict[str, str] | None = None,
         instance_type: str = "ml.m5.large",
         autoscaling: bool = False,
+        region: str | None = None,
+        account_id: str | None = None,
     ) -> str:
-        """traffic: idle (CPU every hour, no invocations) | busy | silent (no metrics at all)."""
+        """traffic: idle (CPU every hour, no invocations) | busy | silent (no metrics at all).
+
+        `region` and `account_id` default to the stack's own; another account is a member account.
+        """
+        account_id = account_id or self.aws.account_id
+
+        def client(service: str) -> Any:
+            return self.aws.client(service, region, account_id)
+
         create_endpoint(
-            self.aws.client("sagemaker"),
+            client("sagemaker"),
             name=name,
             variants=[VariantSpec(instance_type=instance_type)],
             tags=tags or {},
             created_days_ago=days_old,
             now=self.now,
+            account_id=account_id,
         )
         series: dict[str, Any] = {
             "idle": {"cpu": [1.5] * LOOKBACK_HOURS, "memory": [22.0] * LOOKBACK_HOURS},
@@ -76,7 +87,7 @@ class Fleet:
         }[traffic]
         if series:
             put_hourly_metrics(
-                self.aws.client("cloudwatch"),
+                client("cloudwatch"),
                 endpoint=name,
                 variant="AllTraffic",
                 start=self.window_start,
@@ -84,7 +95,7 @@ class Fleet:
                 **series,
             )
         if autoscaling:
-            register_scalable_target(self.aws.client("application-autoscaling"), name, "AllTraffic", 1, 4)
+            register_scalable_target(client("application-autoscaling"), name, "AllTraffic", 1, 4)
         return name
 
 

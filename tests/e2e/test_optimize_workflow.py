@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulated_aws.loop import approval_cards, click, wait_for_cards
+from emulated_aws.loop import approval_cards, click, run_findings, wait_for_cards
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack
 from endpoint_optimizer.cli import main as cli
+from endpoint_optimizer.decisions import is_actionable
 from tests.e2e.conftest import APPROVER, SIGNING_SECRET, Fleet, start_run
 
 
@@ -140,8 +141,9 @@ def test_busy_new_opted_out_and_unmonitored_endpoints_never_get_an_approval_requ
     assert approval_cards(slack) == []
     output = json.loads(described["output"])
     assert output["results"] == []
-    findings = {f["endpoint_name"]: f for f in output["plan"]["findings"]}
+    findings = run_findings(aws, stack, output)
     assert set(findings) == {"busy-a", "new-idle", "opted-out", "no-metrics"}
-    assert {f["action"] for f in findings.values()} == {"none"}
-    assert findings["no-metrics"]["blocked_by"] == ["signal missing"]
+    assert not any(is_actionable(finding) for finding in findings.values())
+    assert {findings[name].action.value for name in ("new-idle", "opted-out", "no-metrics")} == {"none"}
+    assert findings["no-metrics"].blocked_by == ["signal missing"]
     assert endpoint_names(aws) == set(findings)

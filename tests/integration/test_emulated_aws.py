@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from slack_sdk.signature import SignatureVerifier
@@ -28,7 +29,7 @@ from emulated_aws.fleet import (
 )
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver, signed_interaction_event
-from emulated_aws.stack import deploy_stack
+from emulated_aws.stack import TemplateError, deploy_member_role, deploy_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 2, 12, 30, tzinfo=UTC)
@@ -599,6 +600,158 @@ def test_deploy_stack_creates_what_the_template_declares(aws: EmulatedAws) -> No
     assert machine["name"] == "emulator-selftest-optimize"
     assert "${" not in machine["definition"]
     assert stack.function_arns["ScanFunction"] in machine["definition"]
+
+    # The artifact bucket carries the template's settings, and its TLS-only policy lets the SDK in.
+    s3 = aws.client("s3")
+    bucket = stack.artifact_bucket
+    assert bucket == bucket.lower() and len(bucket) <= 63
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert lifecycle["Expiration"] == {"Days": 90}
+    (deny,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert deny["Resource"] == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    s3.put_object(Bucket=bucket, Key="plans/selftest.json", Body=b"{}")
+    assert s3.get_object(Bucket=bucket, Key="plans/selftest.json")["Body"].read() == b"{}"
+    targets = stack.function_environment("TargetsFunction")
+    assert (targets["HOME_ACCOUNT_ID"], targets["PARTITION"]) == (aws.account_id, "aws")
+    assert stack.function_environment("ScanFunction")["ARTIFACT_BUCKET"] == bucket
+
+
+MEMBER_ACCOUNT = "210987654321"
+
+
+def test_the_member_role_template_deploys_into_a_member_account_and_sts_enforces_its_external_id(
+    aws: EmulatedAws,
+) -> None:
+    # GIVEN docs/member-account-role.yaml deployed in a member account, as a StackSet instance would be
+    role_arn = deploy_member_role(
+        aws,
+        REPO_ROOT,
+        account_id=MEMBER_ACCOUNT,
+        parameters={"OptimizerAccountId": aws.account_id, "ExternalId": "selftest-id"},
+    )
+    iam = aws.client("iam", account_id=MEMBER_ACCOUNT)
+    assert role_arn == f"arn:aws:iam::{MEMBER_ACCOUNT}:role/endpoint-optimizer-read"
+    assert iam.list_role_policies(RoleName="endpoint-optimizer-read")["PolicyNames"] == [
+        "endpoint-optimizer-read"
+    ]
+    assert "endpoint-optimizer-read" not in [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]]
+    sts = aws.client("sts")
+
+    # WHEN it is assumed without, with a wrong, and with the right external id
+    for wrong in ({}, {"ExternalId": "guessed-id"}):
+        with pytest.raises(ClientError) as refused:
+            sts.assume_role(RoleArn=role_arn, RoleSessionName="selftest", **wrong)
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError):  # a role that does not exist cannot be assumed either
+        sts.assume_role(RoleArn=f"arn:aws:iam::{MEMBER_ACCOUNT}:role/nobody", RoleSessionName="selftest")
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="selftest", ExternalId="selftest-id")[
+        "Credentials"
+    ]
+
+    # THEN only the right one gets credentials, and they act in the member account
+    member_sts = boto3.client(
+        "sts",
+        region_name=aws.region,
+        endpoint_url=aws.endpoint_url,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    assert member_sts.get_caller_identity()["Account"] == MEMBER_ACCOUNT
+    # AND the member template's parameters are checked as CloudFormation would
+    with pytest.raises(TemplateError, match="ExternalId has no Default"):
+        deploy_member_role(
+            aws, REPO_ROOT, account_id=MEMBER_ACCOUNT, parameters={"OptimizerAccountId": aws.account_id}
+        )
+
+
+def _in_process_function(aws: EmulatedAws, name: str, code_dir: Path) -> str:
+    role = aws.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"][
+        "Arn"
+    ]
+    arn: str = aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )["FunctionArn"]
+    moto_patches.register_function_source(name, code_dir)
+    return arn
+
+
+def _map_definition(function_arn: str, threshold: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "StartAt": "Process each item",
+            "States": {
+                "Process each item": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "MaxConcurrency": 2,
+                    **threshold,
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "Run item",
+                        "States": {
+                            "Run item": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::lambda:invoke",
+                                "Parameters": {"FunctionName": function_arn, "Payload.$": "$"},
+                                "OutputPath": "$.Payload",
+                                "End": True,
+                            }
+                        },
+                    },
+                    "End": True,
+                }
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("threshold", "status"),
+    [
+        ({}, "FAILED"),  # AWS default: 0 % tolerated
+        ({"ToleratedFailurePercentage": 0}, "FAILED"),  # an integer parses
+        ({"ToleratedFailurePercentage": 50}, "SUCCEEDED"),  # 1 of 3 failed: 33 %
+        ({"ToleratedFailureCount": 1}, "SUCCEEDED"),
+        ({"ToleratedFailureCount": 1, "ToleratedFailurePercentage": 10}, "FAILED"),  # either exceeded
+    ],
+)
+def test_a_distributed_map_fails_when_its_children_fail_beyond_the_tolerated_threshold(
+    aws: EmulatedAws, tmp_path: Path, threshold: dict[str, Any], status: str
+) -> None:
+    handler = tmp_path / "app.py"
+    handler.write_text(
+        "def handler(event, context):\n"
+        "    if event.get('fail'):\n"
+        "        raise RuntimeError('item failed')\n"
+        "    return {'ok': event['n']}\n"
+    )
+    case = f"{len(threshold)}-{abs(hash(json.dumps(threshold, sort_keys=True))) % 10**8}"
+    arn = _in_process_function(aws, f"map-item-{case}", tmp_path)
+    sfn = aws.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=f"distributed-{case}",
+        definition=_map_definition(arn, threshold),
+        roleArn=f"arn:aws:iam::{aws.account_id}:role/sfn",
+    )["stateMachineArn"]
+    items = [{"n": 1}, {"n": 2, "fail": True}, {"n": 3}]
+    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"items": items}))
+    described = aws.wait_for_execution(execution["executionArn"])
+    assert described["status"] == status
+    if status == "FAILED":
+        assert described["error"] == "States.ExceedToleratedFailureThreshold"
 
 
 def test_demo_fleet_seeds_at_least_25_labelled_endpoints_fast(aws: EmulatedAws) -> None:

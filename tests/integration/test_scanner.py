@@ -11,7 +11,7 @@ import pytest
 from emulated_aws.fleet import EXECUTION_ROLE_ARN, VariantSpec, create_endpoint, put_hourly_metrics
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.aws import Clients
-from endpoint_optimizer.models import ScanSnapshot, VariantMetrics
+from endpoint_optimizer.models import ScannedEndpoint, ScanSnapshot, VariantMetrics
 from endpoint_optimizer.scan import scan_region
 from endpoint_optimizer.scan_state import InMemoryScanState, LocalScanState
 
@@ -56,7 +56,7 @@ def scan(aws: EmulatedAws, **options: Any) -> ScanSnapshot:
     )
 
 
-def by_name(snapshot: ScanSnapshot) -> dict[str, Any]:
+def by_name(snapshot: ScanSnapshot) -> dict[str, ScannedEndpoint]:
     return {item.endpoint.name: item for item in snapshot.endpoints}
 
 

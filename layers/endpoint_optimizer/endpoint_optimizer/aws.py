@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-from endpoint_optimizer.models import Target
+from endpoint_optimizer.models import ScanFailure, Target
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
@@ -124,3 +125,21 @@ def clients_for_target(target: Target, sts: STSClient, *, session_name: str) -> 
         region_name=target.region,
     )
     return Clients(session, region=target.region)
+
+
+FAILURE_MESSAGE_CHARS = 300  # enough to say why; small, since every failure travels in the workflow state
+
+
+def scan_failure(target: Target, error: BotoCoreError | ClientError) -> ScanFailure:
+    """What the report says about a target AWS refused or failed to serve."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code, message = str(details.get("Code") or "ClientError"), str(details.get("Message") or "")
+    else:
+        code, message = type(error).__name__, str(error)
+    return ScanFailure(
+        account_id=target.account_id,
+        region=target.region,
+        error=code,
+        message=message[:FAILURE_MESSAGE_CHARS],
+    )

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 HOURS_PER_MONTH = 730  # AWS pricing pages quote monthly cost at 730 hours.
 
@@ -310,6 +310,9 @@ class PlanSummary(Model):
     report_only: bool = False  # not this stack's account and region: nothing is ever applied there
 
 
+TOP_FINDINGS = 10  # the largest findings of a run, listed in its report
+
+
 class FleetAnalysis(Model):
     """What the Analyze step returns to the workflow for every target: small, whatever the fleet size."""
 
@@ -318,3 +321,9 @@ class FleetAnalysis(Model):
     actions: list[ProposedAction]
     deferred: list[str] = Field(default_factory=list)
     top_findings: list[Finding] = Field(default_factory=list)  # the largest savings, for the report
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def all_targets_scanned(self) -> bool:
+        """False ends the run failed after the report and the summary (the workflow checks it)."""
+        return not self.unscanned

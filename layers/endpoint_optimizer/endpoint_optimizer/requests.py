@@ -6,35 +6,57 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from endpoint_optimizer.models import ActionResult, Plan, ProposedAction, ScanSnapshot
+from endpoint_optimizer.artifacts import INLINE_BUDGET_BYTES, SnapshotRef
+from endpoint_optimizer.models import (
+    ActionResult,
+    Finding,
+    PlanSummary,
+    ProposedAction,
+    ScanFailure,
+    Target,
+)
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ScanRequest(_Request):
+class TargetsRequest(_Request):
     execution_id: str | None = None
-    started_at: str | None = None
+
+
+class ScanRequest(_Request):
+    """One item of the Scan targets map."""
+
+    execution_id: str = Field(min_length=1)
+    target: Target
+    inline_limit_bytes: int = Field(default=INLINE_BUDGET_BYTES, ge=0, le=INLINE_BUDGET_BYTES)
+
+
+# What one scan returns: the snapshot (or its S3 key), or why the target could not be read.
+ScanResult = Annotated[SnapshotRef | ScanFailure, Field(discriminator="status")]
 
 
 class AnalyzeRequest(_Request):
     execution_id: str = Field(min_length=1)
-    snapshot: ScanSnapshot
+    scans: list[ScanResult] = Field(min_length=1)
 
 
 class ReportRequest(_Request):
     kind: Literal["report"]
     execution_id: str
-    plan: Plan
+    plans: list[PlanSummary]
+    unscanned: list[ScanFailure] = Field(default_factory=list)
     actions: list[ProposedAction]
     deferred: list[str] = Field(default_factory=list)
+    top_findings: list[Finding] = Field(default_factory=list)
 
 
 class SummaryRequest(_Request):
     kind: Literal["summary"]
     execution_id: str
-    plan: Plan
+    plans: list[PlanSummary]
+    unscanned: list[ScanFailure] = Field(default_factory=list)
     results: list[ActionResult]
     deferred: list[str] = Field(default_factory=list)
 

@@ -10,7 +10,18 @@ import os
 from collections.abc import Mapping
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from endpoint_optimizer.models import ACCOUNT_ID_PATTERN
+from endpoint_optimizer.targets import (
+    EXTERNAL_ID_MAX,
+    EXTERNAL_ID_MIN,
+    EXTERNAL_ID_PATTERN,
+    ROLE_NAME_MAX,
+    ROLE_NAME_PATTERN,
+    Home,
+    parse_targets,
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -45,6 +56,7 @@ def _split_ids(value: object) -> object:
 class ScanSettings(_Settings):
     lookback_days: int = Field(alias="LOOKBACK_DAYS", ge=1, le=63)
     region: str = Field(alias="AWS_REGION", min_length=1)
+    artifact_bucket: str = Field(alias="ARTIFACT_BUCKET", min_length=3)
 
 
 class Policy(_Settings):
@@ -85,3 +97,53 @@ class SlackInteractionsSettings(_Settings):
 class ApplySettings(_Settings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     skip_tag_key: str = Field(alias="SKIP_TAG_KEY", min_length=1)
+
+
+class TargetsSettings(_Settings):
+    """The accounts and regions to scan (TARGETS), and how to reach the member accounts among them."""
+
+    targets: list[tuple[str, str]] = Field(alias="TARGETS")
+    home_account_id: str = Field(alias="HOME_ACCOUNT_ID", pattern=ACCOUNT_ID_PATTERN)
+    region: str = Field(alias="AWS_REGION", min_length=1)
+    partition: str = Field(alias="PARTITION", min_length=1)
+    member_role_name: str = Field(
+        alias="MEMBER_ROLE_NAME", pattern=ROLE_NAME_PATTERN, max_length=ROLE_NAME_MAX
+    )
+    # Not a secret: a confused-deputy guard the member role's trust policy requires (see the template).
+    member_external_id: str = Field(
+        alias="MEMBER_EXTERNAL_ID", pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX
+    )
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _parse_targets(cls, value: object) -> object:
+        return parse_targets(value) if isinstance(value, str) else value
+
+    @field_validator("member_external_id")
+    @classmethod
+    def _required_for_member_accounts(cls, value: str, info: ValidationInfo) -> str:
+        if 0 < len(value) < EXTERNAL_ID_MIN:
+            raise ValueError(f"an external id has at least {EXTERNAL_ID_MIN} characters")
+        home = info.data.get("home_account_id")
+        members = [account for account, _ in info.data.get("targets") or [] if account != home]
+        if members and not value:
+            raise ValueError(
+                f"required because TARGETS lists other accounts ({', '.join(sorted(set(members)))})"
+            )
+        return value
+
+    @property
+    def home(self) -> Home:
+        return Home(account_id=self.home_account_id, region=self.region)
+
+
+class AnalyzeSettings(_Settings):
+    """Where plans go, and which account and region are this stack's own (the only ones acted on)."""
+
+    artifact_bucket: str = Field(alias="ARTIFACT_BUCKET", min_length=3)
+    home_account_id: str = Field(alias="HOME_ACCOUNT_ID", pattern=ACCOUNT_ID_PATTERN)
+    region: str = Field(alias="AWS_REGION", min_length=1)
+
+    @property
+    def home(self) -> Home:
+        return Home(account_id=self.home_account_id, region=self.region)

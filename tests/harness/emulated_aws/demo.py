@@ -16,20 +16,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from emulated_aws.fleet import seed_demo_fleet
-from emulated_aws.loop import click, wait_for_cards
+from emulated_aws.fleet import seed_demo_fleet, seed_member_fleet
+from emulated_aws.loop import click, run_plans, wait_for_cards
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
-from emulated_aws.stack import deploy_stack
+from emulated_aws.stack import deploy_member_role, deploy_stack
 from endpoint_optimizer.cli import main as cli
 from endpoint_optimizer.cli import render_plan
-from endpoint_optimizer.models import Plan
 from endpoint_optimizer.slack import usd
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 APPROVER = "U0DEMOAPPROVER"
 SIGNING_SECRET = "demo-signing-secret"
 MAX_ACTIONS = 3
+# A member account read through its read-only role (docs/member-account-role.yaml): reported, never changed.
+MEMBER_ACCOUNT = "210987654321"
+MEMBER_REGION = "ap-northeast-1"
+EXTERNAL_ID = "demo-optimizer-external-id"
 
 
 def run_demo(out: TextIO | None = None) -> int:
@@ -55,16 +58,35 @@ def run_demo(out: TextIO | None = None) -> int:
         stack = deploy_stack(
             aws,
             REPO_ROOT,
-            parameters={"SlackApproverIds": APPROVER, "MaxActionsPerRun": str(MAX_ACTIONS)},
+            parameters={
+                "SlackApproverIds": APPROVER,
+                "MaxActionsPerRun": str(MAX_ACTIONS),
+                "Targets": f"{aws.account_id}:{aws.region},{MEMBER_ACCOUNT}:{MEMBER_REGION}",
+                "MemberExternalId": EXTERNAL_ID,
+            },
             secrets={"SlackWebhookSecret": slack.webhook_url, "SlackSigningSecret": SIGNING_SECRET},
         )
         say(f"  deployed template.yaml as stack {stack.stack_name}: {len(stack.function_names)} functions,")
         say(f"  state machine {stack.state_machine_arn.rsplit(':', 1)[-1]}, table {stack.table_name}")
         say(f"  Mode=approve, MaxActionsPerRun={MAX_ACTIONS}, approver {APPROVER}")
+        deploy_member_role(
+            aws,
+            REPO_ROOT,
+            account_id=MEMBER_ACCOUNT,
+            parameters={"OptimizerAccountId": aws.account_id, "ExternalId": EXTERNAL_ID},
+        )
+        say(
+            f"  Targets: this account ({aws.account_id} {aws.region}) and member {MEMBER_ACCOUNT} {MEMBER_REGION},"
+        )
+        say("  read through docs/member-account-role.yaml deployed there (as a StackSet would)")
 
         now = datetime.now(UTC)
         fleet = seed_demo_fleet(aws, now)
-        step(f"Seeded {len(fleet)} endpoints with 14 days of hourly CloudWatch metrics.")
+        member_fleet = seed_member_fleet(aws, now, account_id=MEMBER_ACCOUNT, region=MEMBER_REGION)
+        step(
+            f"Seeded {len(fleet)} endpoints here and {len(member_fleet)} in the member account, "
+            "with 14 days of hourly CloudWatch metrics."
+        )
 
         sfn = aws.client("stepfunctions")
         execution = sfn.start_execution(
@@ -124,9 +146,15 @@ def run_demo(out: TextIO | None = None) -> int:
             say(f"  error: {described.get('error')}: {described.get('cause')}")
             return 1
 
-        plan = Plan.model_validate(output["plan"])
-        step("Findings (the plan, schema_version 1):")
-        render_plan(plan, out)
+        plans = run_plans(aws, stack, output)
+        for summary, plan in zip(output["plans"], plans, strict=True):
+            where = f"{summary['account_id']} {summary['region']}"
+            report_only = " - report only: nothing is changed there" if summary["report_only"] else ""
+            step(
+                f"Findings for {where}{report_only} (plan from s3://{stack.artifact_bucket}/{summary['plan_key']}):"
+            )
+            render_plan(plan, out)
+        findings = {f.endpoint_name: f for plan in plans for f in plan.findings}
 
         results = output["results"]
         step("What happened to each proposed action:")
@@ -167,13 +195,19 @@ def run_demo(out: TextIO | None = None) -> int:
             if code != 0:
                 return code
 
+        def verdict(name: str) -> str:
+            finding = findings[name]
+            # Advice blocked on a precondition (e.g. "needs an arm64 image") changes nothing: "none".
+            blocked_advice = finding.blocked_by and not any("report only" in b for b in finding.blocked_by)
+            return "none" if blocked_advice else finding.action.value
+
         mismatches = [
-            (member.name, member.expected, finding.action.value)
-            for member in fleet
-            for finding in plan.findings
-            if finding.endpoint_name == member.name and finding.action.value != member.expected
+            (member.name, member.expected, verdict(member.name))
+            for member in [*fleet, *member_fleet[:1]]  # the member's idle endpoint: park, report-only
+            if verdict(member.name) != member.expected
         ]
-        step(f"Decisions matching the fleet's labels: {len(fleet) - len(mismatches)} of {len(fleet)}.")
+        checked = len(fleet) + 1
+        step(f"Decisions matching the fleet's labels: {checked - len(mismatches)} of {checked}.")
         for name, expected, actual in mismatches:
             say(f"  MISMATCH {name}: expected {expected}, got {actual}")
         say(f"\nDone in {time.monotonic() - started:.1f} s. Handler logs: .demo/lambda.log")

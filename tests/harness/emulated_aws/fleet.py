@@ -24,9 +24,11 @@ __all__ = [
     "put_hourly_metrics",
     "register_scalable_target",
     "seed_demo_fleet",
+    "seed_member_fleet",
 ]
 
 DEFAULT_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account: the stack's own in the emulator
 EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-demo"
 INVOCATIONS_NAMESPACE = "AWS/SageMaker"
 ENDPOINTS_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -83,11 +85,13 @@ def create_endpoint(
     tags: dict[str, str],
     created_days_ago: float,
     now: datetime,
+    account_id: str = DEFAULT_ACCOUNT_ID,
 ) -> str:
     """Create model(s), an endpoint config and the endpoint; backdate it to `created_days_ago`.
 
     Returns the endpoint ARN. Backdating sets CreationTime/LastModifiedTime on moto's backend objects
-    (moto always reports "now"), so this must run in the emulator's process.
+    (moto always reports "now"), so this must run in the emulator's process. `account_id` is the account
+    `sm` acts in (a member account's client from `EmulatedAws.client(..., account_id=...)`).
     """
     from moto.backends import get_backend
 
@@ -129,7 +133,7 @@ def create_endpoint(
     ]
 
     created = _naive_utc(now) - timedelta(days=created_days_ago)
-    backend = get_backend("sagemaker")["123456789012"][sm.meta.region_name]
+    backend = get_backend("sagemaker")[account_id][sm.meta.region_name]
     endpoint = backend.endpoints[name]
     endpoint.creation_time = endpoint.last_modified_time = created
     backend.endpoint_configs[config_name].creation_time = created
@@ -313,8 +317,8 @@ def _members() -> list[tuple[FleetMember, dict[str, _Traffic]]]:
           [v(instance_type="ml.g4dn.2xlarge")], bt, days=150),
         m("demo-busy-geo-eta", "busy", "none", "invocations most hours, CPU 20-70 %",
           [v(instance_type="ml.c7g.xlarge", instance_count=2)], bt, days=50),
-        m("demo-busy-support-business-hours", "business-hours", "none",
-          "traffic on weekdays 09-17 UTC only (a schedule candidate later, nothing for now)",
+        m("demo-busy-support-business-hours", "business-hours", "schedule",
+          "traffic on weekdays 09-17 UTC only, 2 instances: scale down off-hours",
           [v(instance_type="ml.m5.xlarge", instance_count=2)],
           {"AllTraffic": _Traffic("business_hours", cpu=(15.0, 55.0))}, days=80),
         # ---- idle but protected or not eligible: nothing to do
@@ -337,12 +341,12 @@ def _members() -> list[tuple[FleetMember, dict[str, _Traffic]]]:
           [v(name="champion", instance_type="ml.m5.large", weight=0.9),
            v(name="challenger", instance_type="ml.m5.large", weight=0.1)],
           {"champion": busy, "challenger": idle}, days=35),
-        m("demo-sporadic-quarterly-report", "sporadic", "none",
-          "a few invocations on some days (a serverless candidate later, nothing for now)",
+        m("demo-sporadic-quarterly-report", "sporadic", "migrate_serverless",
+          "a few invocations on some days, small CPU model: Serverless Inference",
           [v(instance_type="ml.m5.large")],
           {"AllTraffic": _Traffic("sporadic", sporadic_days=(2, 9))}, days=100),
-        m("demo-sporadic-batch-scorer", "sporadic", "none",
-          "a few invocations on some days (a serverless candidate later, nothing for now)",
+        m("demo-sporadic-batch-scorer", "sporadic", "migrate_serverless",
+          "a few invocations on some days, small CPU model: Serverless Inference",
           [v(instance_type="ml.c5.large")],
           {"AllTraffic": _Traffic("sporadic", sporadic_days=(0, 5, 12))}, days=70),
     ]  # fmt: skip
@@ -419,3 +423,55 @@ def seed_demo_fleet(aws: EmulatedAws, now: datetime, *, lookback_days: int = 14)
             register_scalable_target(aas, member.name, variant_name, min=1, max=max(4, count * 2))
         members.append(member)
     return members
+
+
+def seed_member_fleet(
+    aws: EmulatedAws, now: datetime, *, account_id: str, region: str, lookback_days: int = 14
+) -> list[FleetMember]:
+    """A small fleet in a member account: what the optimizer reports there but never acts on."""
+    sm = aws.client("sagemaker", region, account_id)
+    cw = aws.client("cloudwatch", region, account_id)
+    now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    end = now.replace(minute=0, second=0, microsecond=0)
+    hours = lookback_days * 24
+    members = [
+        (
+            FleetMember(
+                name="member-idle-forecast",
+                kind="idle",
+                expected="park",
+                why="no invocations while CPU reports every hour: reported, never acted on (member account)",
+                variants=(VariantSpec(instance_type="ml.m5.large"),),
+            ),
+            {"cpu": [2.0] * hours, "memory": [21.0] * hours},
+        ),
+        (
+            FleetMember(
+                name="member-busy-recommender",
+                kind="busy",
+                expected="none",
+                why="steady traffic",
+                variants=(VariantSpec(instance_type="ml.c5.xlarge"),),
+            ),
+            {"invocations": [900.0] * hours, "cpu": [55.0] * hours, "memory": [48.0] * hours},
+        ),
+    ]
+    for member, series in members:
+        create_endpoint(
+            sm,
+            name=member.name,
+            variants=member.variants,
+            tags=member.tags,
+            created_days_ago=member.created_days_ago,
+            now=now,
+            account_id=account_id,
+        )
+        put_hourly_metrics(
+            cw,
+            endpoint=member.name,
+            variant="AllTraffic",
+            start=end - timedelta(hours=hours),
+            hours=hours,
+            **series,
+        )
+    return [member for member, _ in members]

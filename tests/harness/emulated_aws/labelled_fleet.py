@@ -133,7 +133,7 @@ def _endpoint(
         config_name=f"{name}-config",
         tags=tags or {},
         variants=variants,
-        **flags,  # type: ignore[arg-type]
+        **flags,
     )
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver, signed_interaction_event
 from emulated_aws.stack import Stack
+from endpoint_optimizer.artifacts import load_plan
+from endpoint_optimizer.models import Finding, Plan
 
 _HEADER = re.compile(r"^Approve: (?P<action>\S+) (?P<endpoint>.+)\?$")
 
@@ -101,3 +103,14 @@ def click(
         raise RuntimeError(f"slack_interactions failed: {payload}")
     body = json.loads(payload.get("body") or "{}")
     return ClickAnswer(status=int(payload["statusCode"]), message=str(body.get("message", "")))
+
+
+def run_plans(aws: EmulatedAws, stack: Stack, output: dict[str, Any]) -> list[Plan]:
+    """The plans a run wrote, one per target, read from S3 through the keys in the execution output."""
+    s3 = aws.client("s3")
+    return [load_plan(s3, stack.artifact_bucket, summary["plan_key"]) for summary in output["plans"]]
+
+
+def run_findings(aws: EmulatedAws, stack: Stack, output: dict[str, Any]) -> dict[str, Finding]:
+    """Every finding of a run, by endpoint name (names are unique in the tests' fleets)."""
+    return {f.endpoint_name: f for plan in run_plans(aws, stack, output) for f in plan.findings}

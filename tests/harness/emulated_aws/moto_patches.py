@@ -9,6 +9,10 @@ d. Application Auto Scaling: inference-component and provisioned-concurrency sca
 e. Step Functions: a UUID name when StartExecution has none; a notification when an execution ends.
 f. SageMaker inference components (none implemented); config variants without ModelName.
 g. Tagging API GetResources: TagsPerPage limits a page only when the caller sets it.
+h. Step Functions Distributed Map: an integer ToleratedFailurePercentage parses; the tolerated failure
+   threshold is enforced (States.ExceedToleratedFailureThreshold).
+i. STS AssumeRole: the role must exist and its trust policy's sts:ExternalId condition must match.
+j. S3 bucket policies: requests count as TLS (aws:SecureTransport), Bool conditions are evaluated.
 
 `apply_patches()` is idempotent. Nothing here is product code.
 """
@@ -20,6 +24,7 @@ import bisect
 import hashlib
 import importlib.util
 import json
+import logging
 import math
 import os
 import re
@@ -81,6 +86,9 @@ def apply_patches() -> None:
         _patch_stepfunctions()
         _patch_sagemaker_inference_components()
         _patch_tagging_page_size()
+        _patch_distributed_map()
+        _patch_sts_trust_policies()
+        _patch_policy_conditions()
         _APPLIED.set()
 
 
@@ -923,3 +931,233 @@ def _patch_tagging_page_size() -> None:
 
     _replace(tagging_responses.ResourceGroupsTaggingAPIResponse, "get_resources", get_resources_response)
     _replace(tagging_models.ResourceGroupsTaggingAPIBackend, "get_resources", get_resources_backend)
+
+
+# ---------------------------------------------------------------------------------------------------
+# h. Step Functions Distributed Map (moto 5.2.5's interpreter runs it, with two gaps):
+#    1. its ASL grammar takes ToleratedFailurePercentage only as a decimal: `0` (valid on AWS, 0..100)
+#       is a parse error, `0.0` parses;
+#    2. it ignores the tolerated failure threshold: a failed child becomes `null` in the map's result and
+#       the map succeeds. AWS: "The default percentage value is zero, which means that the workflow fails
+#       if any one of its child workflow executions fails or times out"; the Map Run then fails with
+#       States.ExceedToleratedFailureThreshold; "If you specify both values, the workflow fails when it
+#       exceeds either value" (docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html,
+#       read 2026-11-30).
+# ---------------------------------------------------------------------------------------------------
+def _decimal_failure_percentages(definition: str) -> str:
+    """The definition with every integer ToleratedFailurePercentage written as a decimal (0 -> 0.0)."""
+    try:
+        document = json.loads(definition)
+    except ValueError:
+        return definition  # moto's parser reports what is wrong with it
+    changed = False
+
+    def walk(node: Any) -> Any:
+        nonlocal changed
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if (
+                    key == "ToleratedFailurePercentage"
+                    and isinstance(value, int)
+                    and not isinstance(value, bool)
+                ):
+                    node[key] = float(value)
+                    changed = True
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        return node
+
+    walk(document)
+    return json.dumps(document) if changed else definition
+
+
+class _ThresholdsHaveEffect(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "declarations currently have no effect" not in record.getMessage()
+
+
+def _patch_distributed_map() -> None:
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as distributed,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_failure import (
+        ToleratedFailureCountDecl,
+        ToleratedFailurePercentageDecl,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    parser_class: Any = AmazonStateLanguageParser
+    details_class: Any = EventDetails  # a TypedDict: every other key is optional on the wire
+    original_parse = parser_class.parse
+    map_class: Any = state_map.StateMap
+    original_from_state_props = map_class.from_state_props
+    component_class: Any = distributed.DistributedIterationComponent
+    original_map_run = component_class._map_run
+
+    def parse(definition: str) -> Any:
+        return original_parse(_decimal_failure_percentages(definition))
+
+    def from_state_props(self: Any, state_props: Any) -> None:
+        original_from_state_props(self, state_props)
+        if isinstance(self.iteration_component, component_class):
+            # Which thresholds the state declares (moto fills both with 0 when absent).
+            self.iteration_component._emulated_declared_thresholds = (
+                state_props.get(ToleratedFailureCountDecl) is not None,
+                state_props.get(ToleratedFailurePercentageDecl) is not None,
+            )
+
+    def map_run(self: Any, env: Any, eval_input: Any) -> None:
+        original_map_run(self, env, eval_input)
+        items = eval_input.map_run_record.item_counter
+        failed, total = items.failed.get() + items.timed_out.get(), items.total.get()
+        if failed == 0:
+            return
+        count_declared, percentage_declared = getattr(self, "_emulated_declared_thresholds", (False, False))
+        exceeded = count_declared and failed > eval_input.tolerated_failure_count
+        if percentage_declared or not count_declared:  # no threshold declared = 0 %
+            exceeded = exceeded or failed * 100 > eval_input.tolerated_failure_percentage * total
+        if not exceeded:
+            return
+        env.stack.pop()  # the item outputs the map run left for the state
+        error = StatesErrorNameType.StatesExceedToleratedFailureThreshold
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=error),
+                event_type=HistoryEventType.ExecutionFailed,
+                event_details=details_class(
+                    executionFailedEventDetails=ExecutionFailedEventDetails(
+                        error=error.to_name(),
+                        cause=f"{failed} of {total} child workflow executions failed or timed out, "
+                        "above the tolerated failure threshold",
+                    )
+                ),
+            )
+        )
+
+    # gap: an integer ToleratedFailurePercentage is an ASL parse error in moto (AWS accepts 0..100).
+    _replace(parser_class, "parse", staticmethod(parse))
+    # moto warns at every parse that tolerated failure declarations "have no effect": now they do.
+    preprocessor_log = logging.getLogger("moto.stepfunctions.parser.asl.parse.preprocessor")
+    if not any(isinstance(f, _ThresholdsHaveEffect) for f in preprocessor_log.filters):
+        preprocessor_log.addFilter(_ThresholdsHaveEffect())
+    # gap: moto never enforces ToleratedFailureCount/Percentage; failed children become null results.
+    _replace(map_class, "from_state_props", from_state_props)
+    _replace(component_class, "_map_run", map_run)
+
+
+# ---------------------------------------------------------------------------------------------------
+# i. STS AssumeRole: moto hands out credentials for any role ARN ("the role does not need to exist").
+#    AWS refuses (AccessDenied) a role that does not exist or whose trust policy does not allow the call;
+#    here the role must exist in its account and, when an Allow statement of its trust policy has a
+#    StringEquals sts:ExternalId condition, the request must carry that external id. Other condition
+#    keys and the Principal are not evaluated. Assumed credentials already map to the role's account.
+# ---------------------------------------------------------------------------------------------------
+_ROLE_ARN = re.compile(r"^arn:(?P<partition>[\w-]+):iam::(?P<account>\d{12}):role/(?:[^/]+/)*[\w+=,.@-]+$")
+
+
+def _trust_allows(document: dict[str, Any], external_id: str | None) -> bool:
+    statements = document.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") != "Allow" or not {"sts:AssumeRole", "sts:*", "*"} & set(actions):
+            continue
+        required: list[str] = []
+        for operator, conditions in (statement.get("Condition") or {}).items():
+            for key, value in conditions.items():
+                if operator == "StringEquals" and key.lower() == "sts:externalid":
+                    required += value if isinstance(value, list) else [value]
+        if not required or external_id in required:
+            return True
+    return False
+
+
+def _patch_sts_trust_policies() -> None:
+    import urllib.parse
+
+    from moto.iam.models import iam_backends
+    from moto.sts import models as sts_models
+    from moto.sts.exceptions import STSClientError
+
+    backend_class: Any = sts_models.STSBackend
+    original_assume_role = backend_class.assume_role
+
+    def assume_role(self: Any, **kwargs: Any) -> Any:
+        role_arn = str(kwargs.get("role_arn") or "")
+        denied = STSClientError(
+            "AccessDenied", f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        )
+        matched = _ROLE_ARN.match(role_arn)
+        if matched is None:
+            raise denied
+        iam = iam_backends[matched["account"]][matched["partition"]]
+        role = next((role for role in iam.roles.values() if role.arn == role_arn), None)
+        if role is None:
+            raise denied
+        document = json.loads(urllib.parse.unquote(role.assume_role_policy_document))
+        if not _trust_allows(document, kwargs.get("external_id")):
+            raise denied
+        return original_assume_role(self, **kwargs)
+
+    # gap: moto's AssumeRole ignores whether the role exists and what its trust policy requires.
+    _replace(backend_class, "assume_role", assume_role)
+
+
+# ---------------------------------------------------------------------------------------------------
+# j. S3 bucket policies: moto skips condition operators it does not implement (all but StringEquals)
+#    and supplies no request context, so the standard "Deny s3:* when aws:SecureTransport is false"
+#    statement denies every request. On AWS the SDK speaks HTTPS: aws:SecureTransport is true and the
+#    statement does not apply. Here requests count as TLS (the emulator's plain HTTP on localhost stands
+#    for the SDK's HTTPS) and Bool conditions on aws:SecureTransport are evaluated.
+# ---------------------------------------------------------------------------------------------------
+_REQUEST_CONTEXT = {"aws:securetransport": "true"}
+
+
+def _bool_conditions_hold(statement: dict[str, Any]) -> bool:
+    for operator, conditions in (statement.get("Condition") or {}).items():
+        if operator.removesuffix("IfExists") != "Bool":
+            continue
+        for key, expected in conditions.items():
+            actual = _REQUEST_CONTEXT.get(key.lower())
+            values = expected if isinstance(expected, list) else [expected]
+            if actual is not None and actual not in [str(value).lower() for value in values]:
+                return False
+    return True
+
+
+def _patch_policy_conditions() -> None:
+    from moto.iam import access_control
+
+    statement_class: Any = access_control.IAMPolicyStatement
+    original_is_action_permitted = statement_class.is_action_permitted
+
+    def is_action_permitted(
+        self: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        if not _bool_conditions_hold(self._statement):
+            return access_control.PermissionResult.NEUTRAL  # the statement does not apply
+        return original_is_action_permitted(self, action, resource, principal, incoming_condition_values)
+
+    # gap: moto ignores Bool conditions and has no aws:SecureTransport: a TLS-only Deny denies everything.
+    _replace(statement_class, "is_action_permitted", is_action_permitted)

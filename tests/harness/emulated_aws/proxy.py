@@ -88,9 +88,7 @@ class RequestName:
     query_compatible: bool = False  # awsQueryCompatible service (CloudWatch): x-amzn-query-error
 
 
-def classify_request(
-    method: str, path: str, headers: Mapping[str, str], body: bytes
-) -> RequestName:
+def classify_request(method: str, path: str, headers: Mapping[str, str], body: bytes) -> RequestName:
     """Name a request as botocore sends it: (service, operation) and the wire protocol."""
     lowered = {key.lower(): value for key, value in headers.items()}
     query_compatible = lowered.get("x-amzn-query-mode", "").lower() == "true"
@@ -204,7 +202,7 @@ def throttling_response(name: RequestName) -> tuple[int, list[tuple[str, str]], 
         return 400, headers, _cbor_text_map(error)
     if name.protocol == "query":
         body = (
-            '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+            "<ErrorResponse><Error><Type>Sender</Type>"
             f"<Code>Throttling</Code><Message>{THROTTLE_MESSAGE}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         )
@@ -273,7 +271,12 @@ class LatencyProxy:
     """
 
     def __init__(
-        self, upstream_url: str, *, latency_s: float = DEFAULT_LATENCY_S, host: str = "127.0.0.1", port: int = 0
+        self,
+        upstream_url: str,
+        *,
+        latency_s: float = DEFAULT_LATENCY_S,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         upstream = urllib.parse.urlsplit(upstream_url)
         if upstream.scheme != "http" or not upstream.hostname:
@@ -434,6 +437,9 @@ class _ProxyServer(ThreadingHTTPServer):
 
 class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
+    # Headers and body go out in two writes: with Nagle's algorithm on, the second waits for the
+    # client's delayed ACK and every response on a kept-alive connection stalls about 40 ms.
+    disable_nagle_algorithm = True
     server: _ProxyServer
 
     def do_GET(self) -> None:
@@ -441,7 +447,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _read_body(self) -> bytes:
@@ -462,24 +468,25 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         owner = self.server.owner
         owner._enter()
         try:
-            body = self._read_body()
-            headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP]
-            name = classify_request(self.command, self.path, dict(self.headers.items()), body)
-            if owner.latency_s > 0:
-                time.sleep(owner.latency_s)  # the simulated network: this sleep is the point
-            if not owner._admit(name):
-                status, error_headers, payload = throttling_response(name)
-                self._reply(status, "Bad Request" if status == 400 else "Too Many Requests", error_headers, payload)
-                return
-            try:
-                status, reason, reply_headers, payload = owner._forward(self.command, self.path, headers, body)
-            except OSError as exc:
-                message = json.dumps({"message": f"proxy: upstream unreachable: {exc}"}).encode()
-                self._reply(502, "Bad Gateway", [("Content-Type", "application/json")], message)
-                return
-            self._reply(status, reason, reply_headers, payload)
+            status, reason, headers, payload = self._answer(owner)
         finally:
-            owner._leave()
+            owner._leave()  # before replying: a client holding its answer never sees itself in flight
+        self._reply(status, reason, headers, payload)
+
+    def _answer(self, owner: LatencyProxy) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        body = self._read_body()
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP]
+        name = classify_request(self.command, self.path, dict(self.headers.items()), body)
+        if owner.latency_s > 0:
+            time.sleep(owner.latency_s)  # the simulated network: this sleep is the point
+        if not owner._admit(name):
+            status, error_headers, payload = throttling_response(name)
+            return status, "Bad Request" if status == 400 else "Too Many Requests", error_headers, payload
+        try:
+            return owner._forward(self.command, self.path, headers, body)
+        except OSError as exc:
+            message = json.dumps({"message": f"proxy: upstream unreachable: {exc}"}).encode()
+            return 502, "Bad Gateway", [("Content-Type", "application/json")], message
 
     def _reply(self, status: int, reason: str, headers: list[tuple[str, str]], payload: bytes) -> None:
         self.send_response_only(status, reason)

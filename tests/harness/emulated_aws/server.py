@@ -26,6 +26,12 @@ _FAKE_CREDENTIALS = {
 _REMOVED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
 
 
+# moto's backends and the patches are process-wide: an emulator started while another runs (a module's
+# own fixture inside the session's) must not take the patches away from the other when it stops.
+_RUNNING_LOCK = threading.Lock()
+_RUNNING: set[int] = set()  # id() of every started EmulatedAws
+
+
 class ExecutionDidNotEnd(TimeoutError):
     """A Step Functions execution was still running when the deadline passed."""
 
@@ -45,7 +51,7 @@ class EmulatedAws:
         self._port: int | None = None
         self._saved_environ: dict[str, str | None] = {}
         self._session: boto3.session.Session | None = None
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
         self._clients_lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -75,6 +81,8 @@ class EmulatedAws:
         except BaseException:
             self._restore_environ()
             raise
+        with _RUNNING_LOCK:
+            _RUNNING.add(id(self))
         self._server = server
         self._session = boto3.session.Session()
         self._port = int(server.get_host_and_port()[1])
@@ -94,7 +102,10 @@ class EmulatedAws:
             self._restore_environ()
             moto_patches.forget_warm_functions()
             moto_patches.forget_ended_executions()
-            moto_patches.remove_patches()
+            with _RUNNING_LOCK:
+                _RUNNING.discard(id(self))
+                if not _RUNNING:
+                    moto_patches.remove_patches()
 
     def reset(self) -> None:
         """Empty every moto backend (and forget warm handler modules); the server keeps running."""
@@ -114,12 +125,13 @@ class EmulatedAws:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client bound to the emulator, cached per service and region (clients are thread-safe).
+    def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
+        """A boto3 client bound to the emulator, cached per service, region and account (clients are
+        thread-safe). `account_id` acts in another (member) account, as its administrator would.
 
         Typed as Any: annotate with mypy_boto3 types at call sites if you want them.
         """
-        key = (service, region or self.region)
+        key = (service, region or self.region, account_id or self.account_id)
         with self._clients_lock:
             client = self._clients.get(key)
             if client is None:
@@ -133,14 +145,17 @@ class EmulatedAws:
                     aws_secret_access_key=_FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                     aws_session_token=_FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
                 )
+                if key[2] != self.account_id:
+                    _act_in_account(client, key[2])
                 self._clients[key] = client
             return client
 
-    def backend(self, service: str, region: str | None = None) -> Any:
+    def backend(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
         """moto's in-process backend object for `service` (for seeding what the API cannot set)."""
         from moto.backends import get_backend
 
-        return get_backend(service)[self.account_id][region or self.region]  # type: ignore[call-overload]
+        backends: Any = get_backend(service)  # type: ignore[call-overload]
+        return backends[account_id or self.account_id][region or self.region]
 
     def published_sns_messages(self, topic_arn: str) -> list[dict[str, Any]]:
         """What was published to the topic: [{"message_id", "subject", "message", "attributes"}]."""
@@ -197,3 +212,12 @@ class EmulatedAws:
             else:
                 os.environ[key] = value
         self._saved_environ = {}
+
+
+def _act_in_account(client: Any, account_id: str) -> None:
+    """Send every request of `client` to `account_id`'s backends (moto's `x-moto-account-id` header)."""
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account_id
+
+    client.meta.events.register("before-sign.*.*", add_header)

@@ -16,14 +16,25 @@ from typing import Any
 from emulated_aws import moto_patches
 from emulated_aws.server import EmulatedAws
 
-__all__ = ["DEFAULT_STACK_NAME", "Stack", "TemplateError", "deploy_stack", "load_template"]
+__all__ = [
+    "DEFAULT_STACK_NAME",
+    "MEMBER_ROLE_TEMPLATE",
+    "Stack",
+    "TemplateError",
+    "deploy_member_role",
+    "deploy_stack",
+    "load_template",
+]
 
 DEFAULT_STACK_NAME = "endpoint-optimizer"
+MEMBER_ROLE_TEMPLATE = Path("docs/member-account-role.yaml")
 _PSEUDO_PARAMETERS = ("AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix")
 _SUB_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 _ASL_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 _HANDLED_TYPES = (
     "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
     "AWS::SNS::Topic",
     "AWS::SecretsManager::Secret",
     "AWS::Serverless::Function",
@@ -61,6 +72,7 @@ class Stack:
     state_machine_arn: str
     webhook_secret_arn: str
     signing_secret_arn: str
+    artifact_bucket: str
     function_names: Mapping[str, str]
     function_arns: Mapping[str, str] = field(default_factory=dict)
     not_emulated: Mapping[str, str] = field(default_factory=dict)
@@ -76,11 +88,11 @@ class Stack:
             ) from None
 
 
-def load_template(repo_root: Path) -> dict[str, Any]:
-    """template.yaml parsed with cfn-lint's loader (understands !Ref, !Sub, !GetAtt...)."""
+def load_template(repo_root: Path, relative_path: Path = Path("template.yaml")) -> dict[str, Any]:
+    """A template parsed with cfn-lint's loader (understands !Ref, !Sub, !GetAtt...)."""
     from cfnlint.decode import cfn_yaml
 
-    path = Path(repo_root) / "template.yaml"
+    path = Path(repo_root) / relative_path
     if not path.is_file():
         raise TemplateError(f"no template at {path}")
     template: dict[str, Any] = cfn_yaml.load(str(path))
@@ -123,8 +135,10 @@ class _Deployment:
         stack_name: str,
         parameters: dict[str, str],
         secret_values: dict[str, str],
+        account_id: str | None = None,
     ) -> None:
         self.aws = aws
+        self.account_id = account_id or aws.account_id
         self.repo_root = repo_root
         self.template = template
         self.stack_name = stack_name
@@ -180,7 +194,7 @@ class _Deployment:
         pseudo = {
             "AWS::StackName": self.stack_name,
             "AWS::Region": self.aws.region,
-            "AWS::AccountId": self.aws.account_id,
+            "AWS::AccountId": self.account_id,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
         }
@@ -250,6 +264,10 @@ class _Deployment:
 
         for logical_id, resource in self._of_type("AWS::DynamoDB::Table"):
             self._create_table(logical_id, resource.get("Properties") or {})
+        for logical_id, resource in self._of_type("AWS::S3::Bucket"):
+            self._create_bucket(logical_id, resource.get("Properties") or {})
+        for logical_id, resource in self._of_type("AWS::S3::BucketPolicy"):
+            self._put_bucket_policy(logical_id, resource.get("Properties") or {})
         for logical_id, resource in self._of_type("AWS::SNS::Topic"):
             self._create_topic(logical_id, resource.get("Properties") or {})
         for logical_id, resource in self._of_type("AWS::SecretsManager::Secret"):
@@ -291,6 +309,7 @@ class _Deployment:
             state_machine_arn=state_machine_arn,
             webhook_secret_arn=one("AWS::SecretsManager::Secret", "SlackWebhookSecret"),
             signing_secret_arn=one("AWS::SecretsManager::Secret", "SlackSigningSecret"),
+            artifact_bucket=one("AWS::S3::Bucket", "ArtifactBucket"),
             function_names={lid: self.physical_ids[lid] for lid, _ in functions},
             function_arns={lid: self.attributes[(lid, "Arn")] for lid, _ in functions},
             not_emulated=not_emulated,
@@ -322,6 +341,95 @@ class _Deployment:
             )
         self.physical_ids[logical_id] = name
         self.attributes[(logical_id, "Arn")] = description["TableArn"]
+
+    def _create_bucket(self, logical_id: str, props: dict[str, Any]) -> None:
+        """The bucket with the settings the template gives (encryption, public access, lifecycle...)."""
+        handled = {
+            "BucketName",
+            "BucketEncryption",
+            "PublicAccessBlockConfiguration",
+            "OwnershipControls",
+            "LifecycleConfiguration",
+            "VersioningConfiguration",
+        }
+        unknown = sorted(set(props) - handled)
+        if unknown:
+            raise TemplateError(f"{logical_id}: bucket properties not emulated: {unknown}")
+        s3 = self.aws.client("s3")
+        name = self.resolve(props["BucketName"], logical_id) if "BucketName" in props else None
+        name = name or self._physical_name(logical_id).lower()  # CloudFormation: lower case, <= 63
+        s3.create_bucket(Bucket=name)
+        if "BucketEncryption" in props:
+            rules = [
+                {"ApplyServerSideEncryptionByDefault": _plain(rule["ServerSideEncryptionByDefault"])}
+                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=_plain(props["PublicAccessBlockConfiguration"])
+            )
+        if "OwnershipControls" in props:
+            s3.put_bucket_ownership_controls(
+                Bucket=name, OwnershipControls=_plain(props["OwnershipControls"])
+            )
+        if "VersioningConfiguration" in props:
+            s3.put_bucket_versioning(
+                Bucket=name, VersioningConfiguration=_plain(props["VersioningConfiguration"])
+            )
+        if "LifecycleConfiguration" in props:
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name,
+                LifecycleConfiguration={
+                    "Rules": [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
+                },
+            )
+        self.physical_ids[logical_id] = name
+        self.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+    def _put_bucket_policy(self, logical_id: str, props: dict[str, Any]) -> None:
+        bucket = self.resolve(props["Bucket"], f"{logical_id}.Bucket")
+        document = self._resolve_document(props["PolicyDocument"], f"{logical_id}.PolicyDocument")
+        self.aws.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+        self.physical_ids[logical_id] = bucket
+
+    def _resolve_document(self, value: Any, where: str) -> Any:
+        """A JSON document (IAM or bucket policy) with every intrinsic function resolved."""
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith(("Ref", "Fn::")):
+            return self.resolve(value, where)
+        if isinstance(value, dict):
+            return {str(k): self._resolve_document(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._resolve_document(item, where) for item in value]
+        return value
+
+    def create_iam_roles(self) -> dict[str, str]:
+        """Create the template's IAM roles (the only type a member-account template may hold)."""
+        others = sorted({str(r.get("Type")) for r in self.resources.values()} - {"AWS::IAM::Role"})
+        if others:
+            raise TemplateError(f"a member-account template holds only AWS::IAM::Role, found {others}")
+        iam = self.aws.client("iam", account_id=self.account_id)
+        arns: dict[str, str] = {}
+        for logical_id, resource in self._of_type("AWS::IAM::Role"):
+            props = resource.get("Properties") or {}
+            name = self.resolve(props["RoleName"], logical_id) if "RoleName" in props else None
+            name = name or self._physical_name(logical_id)[:64]
+            trust = self._resolve_document(props["AssumeRolePolicyDocument"], f"{logical_id}.Trust")
+            role = iam.create_role(
+                RoleName=name,
+                AssumeRolePolicyDocument=json.dumps(trust),
+                MaxSessionDuration=int(props.get("MaxSessionDuration", 3600)),
+                Description=str(props.get("Description", "")),
+            )["Role"]
+            for policy in props.get("Policies") or []:
+                document = self._resolve_document(policy["PolicyDocument"], f"{logical_id}.Policies")
+                iam.put_role_policy(
+                    RoleName=name,
+                    PolicyName=self.resolve(policy["PolicyName"], logical_id),
+                    PolicyDocument=json.dumps(document),
+                )
+            arns[logical_id] = role["Arn"]
+        return arns
 
     def _create_topic(self, logical_id: str, props: dict[str, Any]) -> None:
         name = self.resolve(props["TopicName"], logical_id) if "TopicName" in props else None
@@ -484,3 +592,54 @@ def _check_parameter(name: str, spec: Mapping[str, Any], value: str) -> None:
         raise TemplateError(f"parameter {name}={value!r} is shorter than MinLength {spec['MinLength']}")
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
         raise TemplateError(f"parameter {name}={value!r} is longer than MaxLength {spec['MaxLength']}")
+
+
+def deploy_member_role(
+    aws: EmulatedAws,
+    repo_root: Path,
+    *,
+    account_id: str,
+    parameters: dict[str, str],
+    stack_name: str = "endpoint-optimizer-member",
+) -> str:
+    """The emulated StackSet instance: docs/member-account-role.yaml deployed in member `account_id`.
+
+    `parameters` are checked against the template as CloudFormation does. Returns the role's ARN.
+    """
+    repo_root = Path(repo_root).resolve()
+    deployment = _Deployment(
+        aws,
+        repo_root=repo_root,
+        template=load_template(repo_root, MEMBER_ROLE_TEMPLATE),
+        stack_name=stack_name,
+        parameters=parameters,
+        secret_values={},
+        account_id=account_id,
+    )
+    (arn,) = deployment.create_iam_roles().values()
+    return arn
+
+
+def _plain(value: Any) -> Any:
+    """A template property as the S3 API takes it (the same shape, minus cfn-lint's node types)."""
+    return json.loads(json.dumps(value))
+
+
+def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the PutBucketLifecycleConfiguration shape."""
+    converted: dict[str, Any] = {
+        "ID": str(rule["Id"]),
+        "Status": str(rule["Status"]),
+        "Filter": {"Prefix": str(rule.get("Prefix", ""))},
+    }
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    unknown = sorted(
+        set(rule) - {"Id", "Status", "Prefix", "ExpirationInDays", "AbortIncompleteMultipartUpload"}
+    )
+    if unknown:
+        raise TemplateError(f"lifecycle rule {rule['Id']}: properties not emulated: {unknown}")
+    return converted

@@ -1,0 +1,30 @@
+"""Find targets: the accounts and regions this run scans (TARGETS; empty = this stack's own)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from endpoint_optimizer.observability import logger, metrics, tracer
+from endpoint_optimizer.requests import TargetsRequest
+from endpoint_optimizer.settings import TargetsSettings
+from endpoint_optimizer.targets import plan_scan
+
+settings = TargetsSettings.from_env()  # a malformed TARGETS fails the cold start, naming TARGETS
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=TargetsRequest)
+def handler(event: TargetsRequest, context: LambdaContext) -> dict[str, Any]:
+    plan = plan_scan(
+        settings.targets,
+        home=settings.home,
+        partition=settings.partition,
+        role_name=settings.member_role_name,
+        external_id=settings.member_external_id,
+    )
+    metrics.add_metric(name="Targets", unit="Count", value=len(plan.targets))
+    logger.info("targets", extra={"targets": [target.label for target in plan.targets]})
+    return plan.model_dump(mode="json")
