@@ -6,17 +6,28 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.aws import Clients, pricing_client
 from endpoint_optimizer.fleet import analyze_fleet
 from endpoint_optimizer.observability import logger, metrics, tracer
-from endpoint_optimizer.pricing import bundled_price_book
+from endpoint_optimizer.pricing import DynamoDBPriceCache, PriceBook, live_price_book
 from endpoint_optimizer.requests import AnalyzeRequest
 from endpoint_optimizer.settings import AnalyzeSettings, Policy
 
 policy = Policy.from_env()
 settings = AnalyzeSettings.from_env()
 clients = Clients(region=settings.region)
-prices = bundled_price_book()
+pricing = pricing_client()
+
+
+def price_book(regions: list[str]) -> PriceBook:
+    """Live prices for the scanned regions (cached a day in DynamoDB), less the negotiated discount."""
+    book = live_price_book(
+        pricing,
+        regions,
+        DynamoDBPriceCache(clients.dynamodb, settings.table_name, regions),
+        datetime.now(UTC),
+    )
+    return book.with_discount(settings.price_discount_percent) if settings.price_discount_percent else book
 
 
 @logger.inject_lambda_context
@@ -28,7 +39,7 @@ def handler(event: AnalyzeRequest, context: LambdaContext) -> dict[str, Any]:
         clients.s3,
         settings.artifact_bucket,
         event.scans,
-        prices=prices,
+        prices=price_book(sorted({scan.region for scan in event.scans})),
         policy=policy,
         now=datetime.now(UTC),
         run_id=event.execution_id,

@@ -12,8 +12,10 @@ from endpoint_optimizer.aws import Clients, clients_for_target, role_session_nam
 from endpoint_optimizer.observability import logger, metrics, tracer
 from endpoint_optimizer.requests import ScanRequest
 from endpoint_optimizer.scan import scan_region
+from endpoint_optimizer.scan_state import DynamoDBScanState
 from endpoint_optimizer.settings import ScanSettings
 
+SAFETY_MARGIN_S = 30.0
 settings = ScanSettings.from_env()
 clients = Clients(region=settings.region)  # this function's own: STS (member roles) and S3 (snapshots)
 
@@ -33,6 +35,10 @@ def handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
             account_id=target.account_id,
             lookback_days=settings.lookback_days,
             now=datetime.now(UTC),
+            state=DynamoDBScanState(clients.dynamodb, settings.table_name, target.account_id, target.region),
+            max_workers=settings.max_workers,
+            # Stop starting work with time left to save the state and store the snapshot.
+            time_budget_s=max(1.0, context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S),
         )
     except (BotoCoreError, ClientError) as error:
         # AWS refused or failed this target (no member role, wrong external id, region not enabled...):
@@ -48,6 +54,9 @@ def handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
         inline_limit_bytes=event.inline_limit_bytes,
     )
     metrics.add_metric(name="EndpointsScanned", unit="Count", value=len(snapshot.endpoints))
+    metrics.add_metric(name="ScanApiCalls", unit="Count", value=sum(snapshot.api_calls.values()))
+    if not snapshot.complete:
+        metrics.add_metric(name="ScansCutByTimeBudget", unit="Count", value=1)
     logger.info(
         "scanned",
         extra={"target": target.label, "endpoints": ref.endpoints, "snapshot_key": ref.snapshot_key},

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
-from endpoint_optimizer.decisions import analyze, decide
-from endpoint_optimizer.models import Action, ScannedEndpoint, ScanSnapshot
+from endpoint_optimizer.decisions import analyze, choose_actions, decide
+from endpoint_optimizer.models import Action, Finding, ScannedEndpoint, ScanSnapshot
 from endpoint_optimizer.plan import plan_document, plan_schema
 from endpoint_optimizer.pricing import bundled_price_book
 from endpoint_optimizer.settings import Policy
@@ -151,3 +151,37 @@ def test_max_actions_per_run_defers_the_rest_largest_savings_first(snapshot: Sca
     assert [action.finding.endpoint_name for action in analysis.actions] == ["idle-big"]
     assert analysis.deferred == ["idle-fraud-xgb"]
     assert analysis.actions[0].approval_timeout_seconds == 24 * 3600
+
+
+def _park(name: str, cost: float | None) -> Finding:
+    return Finding(
+        endpoint_name=name,
+        account_id="123456789012",
+        region="us-east-1",
+        action=Action.PARK,
+        current_monthly_cost_usd=cost,
+        estimated_monthly_savings_usd=cost,
+        reasons=["0 invocations in 14 days"],
+    )
+
+
+def test_max_monthly_change_caps_the_money_changed_in_one_run() -> None:
+    # GIVEN three idle endpoints worth 3000, 1500 and 800 a month and a 4000 cap
+    findings = [_park("a", 3000.0), _park("b", 1500.0), _park("c", 800.0)]
+    actions, deferred = choose_actions(findings, policy(MAX_MONTHLY_CHANGE_USD=4000), run_id="r")
+    # THEN the largest that fit are taken and the rest waits
+    assert [a.finding.endpoint_name for a in actions] == ["a", "c"]
+    assert deferred == ["b"]
+
+
+def test_a_change_that_cannot_be_priced_waits_for_a_known_price() -> None:
+    actions, deferred = choose_actions([_park("unpriced", None), _park("priced", 10.0)], policy(), run_id="r")
+    assert [a.finding.endpoint_name for a in actions] == ["priced"]
+    assert deferred == ["unpriced"]
+
+
+def test_smallest_risk_goes_first() -> None:
+    schedule = _park("business", 50.0).model_copy(update={"action": Action.SCHEDULE})
+    serverless = _park("sporadic", 900.0).model_copy(update={"action": Action.MIGRATE_SERVERLESS})
+    actions, _ = choose_actions([serverless, _park("idle", 100.0), schedule], policy(), run_id="r")
+    assert [a.finding.action for a in actions] == [Action.SCHEDULE, Action.PARK, Action.MIGRATE_SERVERLESS]

@@ -54,6 +54,7 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(
         "application-autoscaling:DescribeScheduledActions",
         "application-autoscaling:RegisterScalableTarget",
         "application-autoscaling:DeregisterScalableTarget",
+        "pricing:GetProducts",
         "logs:CreateLogDelivery",
         "logs:GetLogDelivery",
         "logs:UpdateLogDelivery",
@@ -96,7 +97,12 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "ScanFunction": (
         "functions/scan",
-        {"LOOKBACK_DAYS": ref("LookbackDays"), "ARTIFACT_BUCKET": ref("ArtifactBucket")},
+        {
+            "LOOKBACK_DAYS": ref("LookbackDays"),
+            "ARTIFACT_BUCKET": ref("ArtifactBucket"),
+            "TABLE_NAME": ref("StateTable"),
+            "SCAN_MAX_WORKERS": "8",
+        },
     ),
     "AnalyzeFunction": (
         "functions/analyze",
@@ -107,8 +113,11 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "SKIP_TAG_KEY": ref("SkipTagKey"),
             "MAX_ACTIONS_PER_RUN": ref("MaxActionsPerRun"),
             "APPROVAL_TIMEOUT_HOURS": ref("ApprovalTimeoutHours"),
+            "MAX_MONTHLY_CHANGE_USD": ref("MaxMonthlyChangeUSD"),
+            "PRICE_DISCOUNT_PERCENT": ref("PriceDiscountPercent"),
             "ARTIFACT_BUCKET": ref("ArtifactBucket"),
             "HOME_ACCOUNT_ID": ref("AWS::AccountId"),
+            "TABLE_NAME": ref("StateTable"),
         },
     ),
     "NotifyFunction": (
@@ -147,6 +156,8 @@ EXPECTED_PARAMETERS = {
     "Targets": ("String", ""),
     "MemberRoleName": ("String", "endpoint-optimizer-read"),
     "MemberExternalId": ("String", ""),
+    "MaxMonthlyChangeUSD": ("Number", "5000"),
+    "PriceDiscountPercent": ("Number", "0"),
 }
 
 
@@ -435,17 +446,25 @@ def test_each_function_reaches_only_its_own_prefix_of_the_artifact_bucket() -> N
     assert all(not granted for granted in grants.values()), grants
 
 
-def test_the_analyze_function_has_no_aws_permissions_beyond_the_artifact_bucket() -> None:
-    """GIVEN the analyze function (computation over snapshots, plans written to S3)
+def test_the_analyze_function_reads_prices_and_otherwise_only_touches_its_bucket_and_price_cache() -> None:
+    """GIVEN the analyze function (computation over snapshots, plans written to S3, live prices)
     WHEN its policies are read
-    THEN every permission is an S3 object permission on the artifact bucket.
+    THEN it may read prices, get/put the price cache item in the state table, and S3 objects of the
+    artifact bucket; nothing else.
     """
     statements = inline_statements(resources_of_type(FUNCTION_TYPE)["AnalyzeFunction"])
 
     assert statements
     for statement in statements:
-        assert {str(a).split(":")[0] for a in as_list(statement["Action"])} == {"s3"}
-        assert len(bucket_object_arns(statement)) == len(as_list(statement["Resource"])) > 0
+        actions = {str(a) for a in as_list(statement["Action"])}
+        services = {action.split(":")[0] for action in actions}
+        if services == {"s3"}:
+            assert len(bucket_object_arns(statement)) == len(as_list(statement["Resource"])) > 0
+        elif services == {"pricing"}:
+            assert actions == {"pricing:GetProducts"}
+        else:
+            assert actions == {"dynamodb:GetItem", "dynamodb:PutItem"}
+            assert statement["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
 
 
 def test_the_scan_function_may_assume_only_the_member_role() -> None:
@@ -605,7 +624,7 @@ def test_the_scan_reads_the_same_in_this_account_as_through_the_member_role() ->
         str(action)
         for statement in inline_statements(resources_of_type(FUNCTION_TYPE)["ScanFunction"])
         for action in as_list(statement["Action"])
-        if not str(action).startswith(("sts:", "s3:"))
+        if not str(action).startswith(("sts:", "s3:", "dynamodb:"))  # its own state, not a target's
     }
 
     assert own == MEMBER_READ_ACTIONS

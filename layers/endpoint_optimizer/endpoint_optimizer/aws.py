@@ -14,6 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_optimizer.models import ScanFailure, Target
+from endpoint_optimizer.pricing import PRICE_LIST_API_REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
@@ -32,6 +33,22 @@ BOTO_CONFIG = Config(
     read_timeout=30,
     user_agent_extra="sagemaker-endpoint-optimizer/0.1",
 )
+
+
+# Prices are optional (a bundled table backs them up): fail over fast instead of retrying for long.
+PRICING_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=5,
+    read_timeout=15,
+    user_agent_extra="sagemaker-endpoint-optimizer/0.1",
+)
+
+
+def pricing_client(session: boto3.Session | None = None) -> Any:
+    """A Price List API client (always in PRICE_LIST_API_REGION, whatever region is scanned)."""
+    return (session or boto3.Session()).client(
+        "pricing", region_name=PRICE_LIST_API_REGION, config=PRICING_CONFIG
+    )
 
 
 class Clients:

@@ -16,17 +16,15 @@ from pathlib import Path
 from typing import TextIO
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_optimizer.actions import RestoreFailed, restore
-from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.aws import Clients, pricing_client
 from endpoint_optimizer.decisions import analyze
 from endpoint_optimizer.ledger import StateTable
 from endpoint_optimizer.models import Plan
 from endpoint_optimizer.plan import write_plan
 from endpoint_optimizer.pricing import (
-    PRICE_LIST_API_REGION,
     LocalPriceCache,
     bundled_price_book,
     default_price_cache_path,
@@ -39,8 +37,6 @@ from endpoint_optimizer.settings import Policy
 from endpoint_optimizer.slack import usd
 
 TABLE_ENV = "ENDPOINT_OPTIMIZER_TABLE"
-# Prices are a nicety for a laptop scan: fail over to the bundled table quickly rather than retry long.
-PRICING_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=15)
 
 
 def _session(args: argparse.Namespace) -> boto3.Session:
@@ -127,7 +123,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         bundled_price_book()
         if args.offline_prices
         else live_price_book(
-            session.client("pricing", region_name=PRICE_LIST_API_REGION, config=PRICING_CONFIG),
+            pricing_client(session),
             [clients.region],
             LocalPriceCache(default_price_cache_path([clients.region])),
             now,

@@ -23,6 +23,17 @@ from endpoint_optimizer.pricing import PriceBook
 from endpoint_optimizer.settings import Policy
 from endpoint_optimizer.targets import Home
 
+# Blast radius order: reversible in one step and small first.
+RISK_RANK = {
+    Action.SCHEDULE: 0,
+    Action.SCALE_TO_ZERO: 1,
+    Action.PARK: 2,
+    Action.RIGHTSIZE: 3,
+    Action.MIGRATE_GRAVITON: 4,
+    Action.MIGRATE_SERVERLESS: 5,
+    Action.CONSOLIDATE: 6,
+}
+
 __all__ = ["analyze", "choose_actions", "decide", "is_actionable", "plan_for"]
 
 # Outside the stack's own account and region nothing is applied (the apply function's clients and IAM
@@ -82,7 +93,22 @@ def choose_actions(
     """What to act on this run (blast radius: MaxActionsPerRun over all targets) and what is deferred."""
     if policy.mode == "report":
         return [], []
-    ordered = sorted(actionable, key=largest_saving_first)
+    # Smallest risk first (the easiest to undo), then the largest known saving.
+    ordered = sorted(
+        actionable, key=lambda f: (RISK_RANK.get(f.action, len(RISK_RANK)), *largest_saving_first(f))
+    )
+    chosen: list[Finding] = []
+    deferred: list[str] = []
+    changed_usd = 0.0
+    for finding in ordered:
+        cost = finding.current_monthly_cost_usd
+        # A change we cannot price cannot be bounded by MaxMonthlyChangeUSD: it waits for a known price.
+        within_money = cost is not None and changed_usd + cost <= policy.max_monthly_change_usd
+        if len(chosen) < policy.max_actions_per_run and within_money:
+            chosen.append(finding)
+            changed_usd += cost or 0.0
+        else:
+            deferred.append(finding.endpoint_name)
     actions = [
         ProposedAction(
             action_id=_action_id(run_id, finding.endpoint_name),
@@ -90,9 +116,9 @@ def choose_actions(
             mode=policy.mode,
             approval_timeout_seconds=policy.approval_timeout_seconds,
         )
-        for finding in ordered[: policy.max_actions_per_run]
+        for finding in chosen
     ]
-    return actions, [finding.endpoint_name for finding in ordered[policy.max_actions_per_run :]]
+    return actions, deferred
 
 
 def analyze(

@@ -57,6 +57,8 @@ class ScanSettings(_Settings):
     lookback_days: int = Field(alias="LOOKBACK_DAYS", ge=1, le=63)
     region: str = Field(alias="AWS_REGION", min_length=1)
     artifact_bucket: str = Field(alias="ARTIFACT_BUCKET", min_length=3)
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)  # incremental scan state
+    max_workers: int = Field(alias="SCAN_MAX_WORKERS", ge=1, le=64)
 
 
 class Policy(_Settings):
@@ -69,6 +71,8 @@ class Policy(_Settings):
     max_actions_per_run: int = Field(alias="MAX_ACTIONS_PER_RUN", ge=0)
     # Hours (the template allows 1..168; fractions are accepted so tests can expire an approval fast).
     approval_timeout_hours: float = Field(alias="APPROVAL_TIMEOUT_HOURS", gt=0, le=168)
+    # Blast radius in money: the current monthly cost of the endpoints changed in one run.
+    max_monthly_change_usd: float = Field(alias="MAX_MONTHLY_CHANGE_USD", ge=0, default=5000)
 
     @property
     def approval_timeout_seconds(self) -> int:
@@ -143,6 +147,8 @@ class AnalyzeSettings(_Settings):
     artifact_bucket: str = Field(alias="ARTIFACT_BUCKET", min_length=3)
     home_account_id: str = Field(alias="HOME_ACCOUNT_ID", pattern=ACCOUNT_ID_PATTERN)
     region: str = Field(alias="AWS_REGION", min_length=1)
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)  # the day's price cache
+    price_discount_percent: float = Field(alias="PRICE_DISCOUNT_PERCENT", ge=0, le=100)
 
     @property
     def home(self) -> Home:

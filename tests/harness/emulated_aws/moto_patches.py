@@ -89,6 +89,7 @@ def apply_patches() -> None:
         _patch_distributed_map()
         _patch_sts_trust_policies()
         _patch_policy_conditions()
+        _patch_price_list_api()
         _APPLIED.set()
 
 
@@ -1161,3 +1162,30 @@ def _patch_policy_conditions() -> None:
 
     # gap: moto ignores Bool conditions and has no aws:SecureTransport: a TLS-only Deny denies everything.
     _replace(statement_class, "is_action_permitted", is_action_permitted)
+
+
+# ---------------------------------------------------------------------------------------------------
+# k. Price List API: moto has none and answers HTTP 500 (retried for seconds). The emulator answers as
+#    AWS does to a caller without pricing:GetProducts, so the product's bundled-price fallback runs.
+# ---------------------------------------------------------------------------------------------------
+def _patch_price_list_api() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original_call = DomainDispatcherApplication.__call__
+
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("AWSPriceListService."):
+            body = json.dumps(
+                {
+                    "__type": "AccessDeniedException",
+                    "Message": "The emulated AWS has no Price List API (moto 5.2.5 does not implement it).",
+                }
+            ).encode()
+            start_response(
+                "400 Bad Request",
+                [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return original_call(self, environ, start_response)
+
+    _replace(DomainDispatcherApplication, "__call__", call)
