@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from emulated_aws.fleet import EXECUTION_ROLE_ARN, VariantSpec, create_endpoint, put_hourly_metrics
+from emulated_aws.proxy import LatencyProxy
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.models import ScannedEndpoint, ScanSnapshot, VariantMetrics
@@ -258,3 +259,25 @@ def test_scan_reports_progress(emulated: EmulatedAws) -> None:
     seen: list[tuple[str, int, int]] = []
     scan(emulated, progress=lambda phase, done, total: seen.append((phase, done, total)))
     assert [item for item in seen if item[0] == "describe"][-1] == ("describe", 3, 3)
+
+
+def test_scan_throttled_mid_way_completes_with_every_endpoint(
+    emulated: EmulatedAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN 30 endpoints behind a proxy that throttles DescribeEndpoint above 10 requests/s
+    names = {f"throttled-{index:02d}" for index in range(30)}
+    for name in sorted(names):
+        endpoint(emulated, name)
+        metrics(emulated, name, busy=False)
+    with LatencyProxy(emulated.endpoint_url, latency_s=0.0) as proxy:
+        proxy.throttle(10, service="sagemaker", operation="DescribeEndpoint", burst=2)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        # WHEN the scanner runs with 8 workers (adaptive retries back off on the service's error)
+        snapshot = scan(emulated, max_workers=8)
+        counts = proxy.counts()
+    # THEN it was throttled, retried, and every endpoint is in the snapshot with its signal
+    assert counts.throttled_by_operation()
+    assert snapshot.complete
+    assert {item.endpoint.name for item in snapshot.endpoints} == names
+    assert snapshot.unscanned == []
+    assert all(item.metrics[0].cpu_days_reported == 14 for item in snapshot.endpoints)
