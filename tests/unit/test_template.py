@@ -772,3 +772,22 @@ def test_the_state_table_has_the_key_and_ttl_the_item_layout_uses() -> None:
     }
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_the_apply_function_is_granted_exactly_what_the_applied_rungs_declare() -> None:
+    """GIVEN the fix ladder's rungs that the apply step carries out (each declares its IAM permissions)
+    WHEN the apply function's Allow statements are read (its own state table aside)
+    THEN they grant exactly the declared permissions: nothing used is missing, nothing granted is unused.
+    """
+    from endpoint_optimizer.ladder import RULES
+
+    declared = {permission for rule in RULES if rule.applied for permission in rule.permissions}
+    granted = {
+        str(action)
+        for statement in inline_statements(resources_of_type(FUNCTION_TYPE)["ApplyFunction"])
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+        if not str(action).startswith("dynamodb:")
+    }
+
+    assert granted == declared
