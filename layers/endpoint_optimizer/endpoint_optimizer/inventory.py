@@ -12,7 +12,7 @@ Call budget per region (page sizes from botocore 1.43.127 service models, read 2
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,36 +39,38 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _pages(
+    client: Any, operation: str, label: str, count: CountCall, page_size: int, **request: Any
+) -> Iterator[dict[str, Any]]:
+    """botocore's paginator, counting each page (one API call) as `label` for the scan's cost report."""
+    for page in client.get_paginator(operation).paginate(**request, PaginationConfig={"PageSize": page_size}):
+        count(label)
+        yield page
+
+
 def list_endpoint_summaries(sagemaker: SageMakerClient, count: CountCall = _no_count) -> list[dict[str, Any]]:
     """Every endpoint of the region, all statuses (the analyzer explains why it leaves some alone)."""
-    summaries: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"MaxResults": LIST_PAGE_SIZE}
-    while True:
-        count("sagemaker:ListEndpoints")
-        page = sagemaker.list_endpoints(**request)
-        summaries.extend(dict(item) for item in page["Endpoints"])
-        if not page.get("NextToken"):
-            return summaries
-        request["NextToken"] = page["NextToken"]
+    pages = _pages(sagemaker, "list_endpoints", "sagemaker:ListEndpoints", count, LIST_PAGE_SIZE)
+    return [dict(item) for page in pages for item in page["Endpoints"]]
 
 
 def tags_by_arn(
     tagging: ResourceGroupsTaggingAPIClient, count: CountCall = _no_count
 ) -> dict[str, dict[str, str]]:
     """Tags of every SageMaker endpoint in the region, keyed by lower-cased ARN."""
-    tags: dict[str, dict[str, str]] = {}
-    request: dict[str, Any] = {
-        "ResourceTypeFilters": ["sagemaker:endpoint"],
-        "ResourcesPerPage": TAG_PAGE_SIZE,
+    pages = _pages(
+        tagging,
+        "get_resources",
+        "tagging:GetResources",
+        count,
+        TAG_PAGE_SIZE,
+        ResourceTypeFilters=["sagemaker:endpoint"],
+    )
+    return {
+        item["ResourceARN"].lower(): {tag["Key"]: tag["Value"] for tag in item.get("Tags", [])}
+        for page in pages
+        for item in page.get("ResourceTagMappingList", [])
     }
-    while True:
-        count("tagging:GetResources")
-        page = tagging.get_resources(**request)
-        for item in page.get("ResourceTagMappingList", []):
-            tags[item["ResourceARN"].lower()] = {tag["Key"]: tag["Value"] for tag in item.get("Tags", [])}
-        if not page.get("PaginationToken"):
-            return tags
-        request["PaginationToken"] = page["PaginationToken"]
 
 
 def variant_resource_id(endpoint_name: str, variant_name: str) -> str:
@@ -79,10 +81,15 @@ def scalable_targets_by_resource(
     autoscaling: ApplicationAutoScalingClient, count: CountCall = _no_count
 ) -> dict[str, list[ScalableTarget]]:
     targets: dict[str, list[ScalableTarget]] = {}
-    request: dict[str, Any] = {"ServiceNamespace": "sagemaker", "MaxResults": AUTOSCALING_PAGE_SIZE}
-    while True:
-        count("application-autoscaling:DescribeScalableTargets")
-        page = autoscaling.describe_scalable_targets(**request)
+    pages = _pages(
+        autoscaling,
+        "describe_scalable_targets",
+        "application-autoscaling:DescribeScalableTargets",
+        count,
+        AUTOSCALING_PAGE_SIZE,
+        ServiceNamespace="sagemaker",
+    )
+    for page in pages:
         for item in page["ScalableTargets"]:
             target = ScalableTarget(
                 resource_id=item["ResourceId"],
@@ -91,19 +98,22 @@ def scalable_targets_by_resource(
                 max_capacity=item["MaxCapacity"],
             )
             targets.setdefault(target.resource_id, []).append(target)
-        if not page.get("NextToken"):
-            return targets
-        request["NextToken"] = page["NextToken"]
+    return targets
 
 
 def scheduled_actions_by_resource(
     autoscaling: ApplicationAutoScalingClient, count: CountCall = _no_count
 ) -> dict[str, list[ScheduledAction]]:
     actions: dict[str, list[ScheduledAction]] = {}
-    request: dict[str, Any] = {"ServiceNamespace": "sagemaker", "MaxResults": AUTOSCALING_PAGE_SIZE}
-    while True:
-        count("application-autoscaling:DescribeScheduledActions")
-        page = autoscaling.describe_scheduled_actions(**request)
+    pages = _pages(
+        autoscaling,
+        "describe_scheduled_actions",
+        "application-autoscaling:DescribeScheduledActions",
+        count,
+        AUTOSCALING_PAGE_SIZE,
+        ServiceNamespace="sagemaker",
+    )
+    for page in pages:
         for item in page["ScheduledActions"]:
             action = item.get("ScalableTargetAction", {})
             scheduled = ScheduledAction(
@@ -115,23 +125,16 @@ def scheduled_actions_by_resource(
                 max_capacity=action.get("MaxCapacity"),
             )
             actions.setdefault(scheduled.resource_id, []).append(scheduled)
-        if not page.get("NextToken"):
-            return actions
-        request["NextToken"] = page["NextToken"]
+    return actions
 
 
 def list_inference_components(
     sagemaker: SageMakerClient, count: CountCall = _no_count
 ) -> list[dict[str, Any]]:
-    summaries: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"MaxResults": LIST_PAGE_SIZE}
-    while True:
-        count("sagemaker:ListInferenceComponents")
-        page = sagemaker.list_inference_components(**request)
-        summaries.extend(dict(item) for item in page["InferenceComponents"])
-        if not page.get("NextToken"):
-            return summaries
-        request["NextToken"] = page["NextToken"]
+    pages = _pages(
+        sagemaker, "list_inference_components", "sagemaker:ListInferenceComponents", count, LIST_PAGE_SIZE
+    )
+    return [dict(item) for page in pages for item in page["InferenceComponents"]]
 
 
 def describe_inference_component(
