@@ -61,7 +61,8 @@ build: $(STAMP) ## sam build (python3.12, arm64)
 test: lint template unit build ## everything that proves it works (CI runs this)
 
 .PHONY: bench
-bench: $(STAMP) ## scan benchmark: calls per endpoint and wall time vs the common approach
+bench: $(STAMP) ## benchmarks: scan calls and wall time vs the common approach; decisions vs a labelled fleet
+	$(BIN)/python -m emulated_aws.decision_bench
 	$(BIN)/python -m emulated_aws.bench
 
 .PHONY: deploy

@@ -18,9 +18,9 @@ per variant for Invocations and CPUUtilization; run on a sample and extrapolated
 with every operation throttled at 20 requests/s. It prints a table, writes `.bench/scan.json` and exits
 1 when a threshold of the issue is missed.
 
-Two moto gaps that only a bench this size meets are closed here, for the bench's emulator only (see
-`bench_patches`): GetMetricStatistics scans every stored datapoint per call, and DescribeScalableTargets
-returns the same NextToken forever past 100 targets.
+Two moto gaps that only a bench this size meets (GetMetricStatistics scanning every stored datapoint
+per call; DescribeScalableTargets returning the same NextToken forever past 100 targets) are closed in
+`moto_patches` (sections l and m), like every other emulator patch.
 
 Nothing here is product code; `run_scanner` is the one place that knows the scanner's signature.
 """
@@ -73,7 +73,6 @@ __all__ = [
     "BenchEndpoint",
     "BenchSettings",
     "RemoteAws",
-    "bench_patches",
     "emulator_session",
     "generate_fleet",
     "main",
@@ -432,96 +431,6 @@ def seed_fleet(
 
 
 # ---------------------------------------------------------------------------------------------------
-# moto gaps met only at this scale (the bench's emulator only)
-# ---------------------------------------------------------------------------------------------------
-
-
-def _indexed_get_metric_statistics(  # noqa: PLR0917 - moto's own signature
-    self: Any,
-    namespace: str,
-    metric_name: str,
-    start_time: datetime,
-    end_time: datetime,
-    period: int,
-    stats: list[str],
-    dimensions: list[dict[str, str]],
-    unit: str | None = None,
-) -> list[Any]:
-    """Replaces CloudWatchBackend.get_metric_statistics: the GetMetricData index, exact dimensions,
-    periods aligned on StartTime, and AWS's 1,440-datapoint limit (moto scans every datapoint)."""
-    from moto.cloudwatch.exceptions import InvalidParameterCombination, InvalidParameterValue
-    from moto.cloudwatch.models import Statistics
-
-    start = moto_patches._epoch(start_time.replace(microsecond=0))
-    end = moto_patches._epoch(end_time.replace(microsecond=0))
-    if start >= end:
-        raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
-    requested = int(-(-(end - start) // period))
-    if requested > 1440:
-        raise InvalidParameterCombination(
-            f"You have requested up to {requested:,} datapoints, which exceeds the limit of 1,440. You may "
-            "reduce the datapoints requested by increasing Period, or decreasing the time range."
-        )
-    key = (namespace, metric_name, frozenset((d["Name"], d.get("Value")) for d in dimensions or []))
-    index = moto_patches._metric_index(self)
-    with index.lock:
-        index.refresh(self.metric_data)
-        series = index.series.get(key)
-        times, data = series.between(start, end) if series else ([], [])
-    buckets: dict[int, list[Any]] = {}
-    for when, datum in zip(times, data, strict=True):
-        if unit and (datum.unit or "None") != unit:
-            continue
-        buckets.setdefault(int((when - start) // period), []).append(datum)
-    result = []
-    for bucket in sorted(buckets):
-        statistics = Statistics(stats, moto_patches._naive_utc(start + bucket * period))
-        statistics.metric_data = buckets[bucket]
-        statistics.unit = buckets[bucket][-1].unit
-        result.append(statistics)
-    return result
-
-
-def _describe_scalable_targets(self: Any) -> str:
-    """Replaces ApplicationAutoScalingResponse.describe_scalable_targets: moto's NextToken is always
-    "49" after the first page, so a paginator over more than 100 targets fails (same token twice)."""
-    from moto.applicationautoscaling.responses import _build_target
-
-    self._validate_params()
-    targets = self.applicationautoscaling_backend.describe_scalable_targets(
-        self._get_param("ServiceNamespace"),
-        self._get_param("ResourceIds"),
-        self._get_param("ScalableDimension"),
-    )
-    max_results = self._get_int_param("MaxResults") or 50
-    marker = self._get_param("NextToken")
-    start = int(marker) + 1 if marker else 0
-    page = targets[start : start + max_results]
-    next_token = str(start + max_results - 1) if len(targets) > start + max_results else None
-    return json.dumps({"ScalableTargets": [_build_target(t) for t in page], "NextToken": next_token})
-
-
-@contextmanager
-def bench_patches() -> Iterator[None]:
-    """Close the two moto gaps above while the block runs (then put moto back)."""
-    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
-    from moto.cloudwatch.models import CloudWatchBackend
-
-    owners: list[tuple[Any, str, Any]] = [
-        (CloudWatchBackend, "get_metric_statistics", _indexed_get_metric_statistics),
-        (ApplicationAutoScalingResponse, "describe_scalable_targets", _describe_scalable_targets),
-    ]
-    saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in owners]
-    for owner, name, new in owners:
-        setattr(owner, name, new)
-    try:
-        yield
-    finally:
-        for owner, name, old in saved:
-            setattr(owner, name, old)
-
-
-# ---------------------------------------------------------------------------------------------------
 # the emulator in a child process
 # ---------------------------------------------------------------------------------------------------
 
@@ -529,7 +438,7 @@ def bench_patches() -> Iterator[None]:
 def _serve_aws_side(conn: Connection, latency_s: float) -> None:
     """Child process: EmulatedAws + LatencyProxy; answers (command, kwargs) messages until "stop"
     (or until the parent's end of the connection closes)."""
-    with EmulatedAws() as aws, LatencyProxy(aws.endpoint_url, latency_s=latency_s) as proxy, bench_patches():
+    with EmulatedAws() as aws, LatencyProxy(aws.endpoint_url, latency_s=latency_s) as proxy:
         rss, _ = _rss_mb()
         conn.send(
             (True, {"url": proxy.url, "region": aws.region, "account_id": aws.account_id, "rss_mb": rss})

@@ -57,9 +57,8 @@ def main() -> int:
                 proposed_savings += finding.estimated_monthly_savings_usd or 0.0
             else:
                 missed_savings_endpoints += 1
-        row["savings"] += (
-            finding.estimated_monthly_savings_usd or 0.0 if finding.action != Action.NONE else 0.0
-        )
+        if finding.action != Action.NONE and not finding.blocked_by:  # blocked advice saves nothing
+            row["savings"] += finding.estimated_monthly_savings_usd or 0.0
 
     print(f"{'archetype':34} {'n':>4} {'agree':>7} {'harmful':>8} {'savings/month':>14}")
     for archetype, row in sorted(rows.items()):

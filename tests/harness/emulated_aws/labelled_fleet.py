@@ -7,6 +7,7 @@ harmful actions, missed savings).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ def labelled_price_book() -> PriceBook:
                 REGION, instance_type, usd, "synthetic test price (labelled fleet only)", "2026-11-30"
             ),
         )
-    return PriceBook(prices=prices)
+    return dataclasses.replace(bundled, prices=prices)
 
 
 @dataclass(frozen=True)

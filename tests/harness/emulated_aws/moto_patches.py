@@ -90,6 +90,7 @@ def apply_patches() -> None:
         _patch_sts_trust_policies()
         _patch_policy_conditions()
         _patch_price_list_api()
+        _patch_metric_statistics_and_target_paging()
         _APPLIED.set()
 
 
@@ -1189,3 +1190,82 @@ def _patch_price_list_api() -> None:
         return original_call(self, environ, start_response)
 
     _replace(DomainDispatcherApplication, "__call__", call)
+
+
+# ---------------------------------------------------------------------------------------------------
+# l. CloudWatch GetMetricStatistics: moto scans every stored datapoint per call (0.5 s a call at the
+#    bench's scale) and has no 1,440-datapoint limit. m. Application Auto Scaling
+#    DescribeScalableTargets: moto's NextToken is always "49" after the first page, so a paginator over
+#    more than 100 targets fails.
+# ---------------------------------------------------------------------------------------------------
+def _indexed_get_metric_statistics(  # noqa: PLR0917 - moto's own signature
+    self: Any,
+    namespace: str,
+    metric_name: str,
+    start_time: datetime,
+    end_time: datetime,
+    period: int,
+    stats: list[str],
+    dimensions: list[dict[str, str]],
+    unit: str | None = None,
+) -> list[Any]:
+    """Replaces CloudWatchBackend.get_metric_statistics: the GetMetricData index, exact dimensions,
+    periods aligned on StartTime, and AWS's 1,440-datapoint limit (moto scans every datapoint)."""
+    from moto.cloudwatch.exceptions import InvalidParameterCombination, InvalidParameterValue
+    from moto.cloudwatch.models import Statistics
+
+    start = _epoch(start_time.replace(microsecond=0))
+    end = _epoch(end_time.replace(microsecond=0))
+    if start >= end:
+        raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
+    requested = int(-(-(end - start) // period))
+    if requested > 1440:
+        raise InvalidParameterCombination(
+            f"You have requested up to {requested:,} datapoints, which exceeds the limit of 1,440. You may "
+            "reduce the datapoints requested by increasing Period, or decreasing the time range."
+        )
+    key = (namespace, metric_name, frozenset((d["Name"], d.get("Value")) for d in dimensions or []))
+    index = _metric_index(self)
+    with index.lock:
+        index.refresh(self.metric_data)
+        series = index.series.get(key)
+        times, data = series.between(start, end) if series else ([], [])
+    buckets: dict[int, list[Any]] = {}
+    for when, datum in zip(times, data, strict=True):
+        if unit and (datum.unit or "None") != unit:
+            continue
+        buckets.setdefault(int((when - start) // period), []).append(datum)
+    result = []
+    for bucket in sorted(buckets):
+        statistics = Statistics(stats, _naive_utc(start + bucket * period))
+        statistics.metric_data = buckets[bucket]
+        statistics.unit = buckets[bucket][-1].unit
+        result.append(statistics)
+    return result
+
+
+def _describe_scalable_targets(self: Any) -> str:
+    """Replaces ApplicationAutoScalingResponse.describe_scalable_targets: moto's NextToken is always
+    "49" after the first page, so a paginator over more than 100 targets fails (same token twice)."""
+    from moto.applicationautoscaling.responses import _build_target
+
+    self._validate_params()
+    targets = self.applicationautoscaling_backend.describe_scalable_targets(
+        self._get_param("ServiceNamespace"),
+        self._get_param("ResourceIds"),
+        self._get_param("ScalableDimension"),
+    )
+    max_results = self._get_int_param("MaxResults") or 50
+    marker = self._get_param("NextToken")
+    start = int(marker) + 1 if marker else 0
+    page = targets[start : start + max_results]
+    next_token = str(start + max_results - 1) if len(targets) > start + max_results else None
+    return json.dumps({"ScalableTargets": [_build_target(t) for t in page], "NextToken": next_token})
+
+
+def _patch_metric_statistics_and_target_paging() -> None:
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    _replace(CloudWatchBackend, "get_metric_statistics", _indexed_get_metric_statistics)
+    _replace(ApplicationAutoScalingResponse, "describe_scalable_targets", _describe_scalable_targets)
