@@ -15,7 +15,6 @@ the ones public code reads from the API (see the comments in endpoint_optimizer/
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from endpoint_optimizer.models import Variant
 from endpoint_optimizer.pricing import (
@@ -322,25 +320,6 @@ def test_default_cache_path_is_per_region_set_under_the_user_cache_dir(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     path = default_price_cache_path(["us-east-1", "eu-west-1", "us-east-1"])
     assert path == tmp_path / "endpoint-optimizer" / "prices-eu-west-1_us-east-1.json"
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="state",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
 
 
 def test_dynamodb_cache_keeps_one_item_per_region_set_with_a_ttl(dynamodb: Any) -> None:
