@@ -56,3 +56,35 @@ def test_missing_slack_secret_fails_the_notification_clearly(aws: EmulatedAws, s
     assert answer["FunctionError"]
     assert answer["errorType"] == "GetParameterError"
     assert "can't find the specified secret" in str(answer["errorMessage"])
+
+
+def test_apply_refuses_an_endpoint_changed_since_the_scan(
+    aws: EmulatedAws, stack: Stack, fleet: Fleet
+) -> None:
+    # GIVEN an approval for an endpoint whose LastModifiedTime moved after the scan (updated, recreated)
+    idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
+    event = load_event("apply.json")
+    event["action"]["finding"]["evidence"]["last_modified_at"] = "2020-01-01T00:00:00+00:00"
+    # WHEN apply runs THEN it refuses and the endpoint keeps serving
+    answer = invoke(aws, stack, "ApplyFunction", event)
+    assert answer["errorType"] == "ActionRefused"
+    assert "changed since the scan" in str(answer["errorMessage"])
+    assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
+
+
+def test_apply_refuses_to_park_when_the_model_needed_to_restore_is_gone(
+    aws: EmulatedAws, stack: Stack, fleet: Fleet
+) -> None:
+    # GIVEN an idle endpoint whose model was deleted (SageMaker allows it while the endpoint runs)
+    idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
+    sm = aws.client("sagemaker")
+    config = sm.describe_endpoint_config(
+        EndpointConfigName=sm.describe_endpoint(EndpointName=idle)["EndpointConfigName"]
+    )
+    sm.delete_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    # WHEN apply runs THEN it refuses: parking now would leave no way back
+    answer = invoke(aws, stack, "ApplyFunction", load_event("apply.json"))
+    assert answer["errorType"] == "ActionRefused"
+    assert "way back is missing" in str(answer["errorMessage"])
+    assert sm.describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
+    assert aws.client("dynamodb").scan(TableName=stack.table_name)["Items"] == []

@@ -83,3 +83,23 @@ def test_empty_approver_list_means_nobody_can_approve(table: StateTable) -> None
     with Stubber(sfn):
         outcome = handle_click(table, sfn, click("U1"), approver_ids=[], now=NOW)
     assert outcome.status == HTTPStatus.FORBIDDEN
+
+
+def test_when_step_functions_cannot_be_told_the_approval_is_reopened_for_another_click(
+    table: StateTable,
+) -> None:
+    # GIVEN Step Functions throttles the SendTaskSuccess
+    pending(table)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(sfn) as stub:
+        stub.add_client_error(
+            "send_task_success", service_error_code="ThrottlingException", http_status_code=400
+        )
+        outcome = handle_click(table, sfn, click("U1"), approver_ids=["U1"], now=NOW)
+    # THEN the approver is told to click again and the approval is pending again (not "approved" forever)
+    assert outcome.status == HTTPStatus.SERVICE_UNAVAILABLE
+    assert table.get_approval("abc123").state == ApprovalState.PENDING
+    with Stubber(sfn) as stub:
+        stub.add_response("send_task_success", {})
+        assert handle_click(table, sfn, click("U1"), approver_ids=["U1"], now=NOW).status == HTTPStatus.OK
+    assert table.get_approval("abc123").state == ApprovalState.APPROVED

@@ -8,7 +8,7 @@ re-registered) or parked with a snapshot that restores it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -115,11 +115,24 @@ def park(
                 detail="already parked",
             )
         raise
-    # Re-check what the scan saw: a person may have opted out or started using it since.
+    # Re-check what the scan saw: approvals can arrive days later, and a person may have opted out,
+    # changed, recreated or started using the endpoint since.
     if snapshot.tags.get(skip_tag_key, "").strip().lower() == "true":
         raise ActionRefused(f"{name} is tagged {skip_tag_key}=true now; left alone")
     if described["EndpointStatus"] != "InService":
         raise ActionRefused(f"{name} is {described['EndpointStatus']} now, not InService; left alone")
+    scanned_change = finding.evidence.get("last_modified_at")
+    if isinstance(scanned_change, str) and _aware(described["LastModifiedTime"]) != datetime.fromisoformat(
+        scanned_change
+    ):
+        raise ActionRefused(
+            f"{name} changed since the scan (LastModifiedTime {described['LastModifiedTime']}); left alone"
+        )
+    if described.get("AsyncInferenceConfig"):
+        raise ActionRefused(f"{name} is an async endpoint; parking is not its fix")
+    if sagemaker.list_inference_components(EndpointNameEquals=name, MaxResults=1)["InferenceComponents"]:
+        raise ActionRefused(f"{name} hosts inference components; parking would delete them")
+    _check_way_back(sagemaker, snapshot.config_name)  # restore needs the config and its models
 
     table.put_snapshot(snapshot)  # the way back is stored before anything changes
     deregistered: list[ScalableTarget] = []
@@ -133,12 +146,12 @@ def park(
             deregistered.append(target)
         sagemaker.delete_endpoint(EndpointName=name)
     except Exception:
-        _register(autoscaling, deregistered)  # roll back: the endpoint keeps serving as before
-        raise
+        if not _gone_or_deleting(sagemaker, name):
+            _register(autoscaling, deregistered)  # roll back: the endpoint keeps serving as before
+            raise
+        # The delete went through although the call reported an error (e.g. a timeout): parked.
 
-    _verify_gone(sagemaker, name)
-    config_kept = sagemaker.describe_endpoint_config(EndpointConfigName=snapshot.config_name)
-    table.put_ledger_entry(
+    table.put_ledger_entry(  # recorded as soon as the endpoint is gone: nothing is ever lost
         LedgerEntry(
             endpoint_name=name,
             recorded_at=now,
@@ -147,10 +160,11 @@ def park(
             approved_by=approved_by,
             monthly_cost_before_usd=finding.current_monthly_cost_usd,
             monthly_cost_after_usd=0.0 if finding.current_monthly_cost_usd is not None else None,
-            detail=f"deleted endpoint; kept config {config_kept['EndpointConfigName']}; "
+            detail=f"deleted endpoint; kept config {snapshot.config_name}; "
             f"deregistered {len(deregistered)} scalable target(s)",
         )
     )
+    _verify_gone(sagemaker, name)
     return ActionResult(
         endpoint_name=name,
         action=Action.PARK,
@@ -158,6 +172,33 @@ def park(
         estimated_monthly_savings_usd=finding.estimated_monthly_savings_usd,
         detail=f"parked; restore with: endpoint-optimizer restore {name}",
     )
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _check_way_back(sagemaker: SageMakerClient, config_name: str) -> None:
+    """SageMaker lets a config or model be deleted while an endpoint uses it: then a parked endpoint
+    could not be restored. Refuse before touching anything."""
+    try:
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        for variant in config.get("ProductionVariants", []):
+            if variant.get("ModelName"):
+                sagemaker.describe_model(ModelName=variant["ModelName"])
+    except ClientError as error:
+        if _is_missing(error):
+            raise ActionRefused(
+                f"the way back is missing ({error.response['Error']['Message']}); not parking"
+            ) from None
+        raise
+
+
+def _gone_or_deleting(sagemaker: SageMakerClient, name: str) -> bool:
+    try:
+        return sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Deleting"
+    except ClientError as error:
+        return _is_missing(error)
 
 
 def _verify_gone(sagemaker: SageMakerClient, name: str) -> None:

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qs
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from endpoint_optimizer import slack
@@ -133,13 +133,18 @@ def handle_click(
             )
             message = f"Rejected by <@{user_id}>: {approval.finding.endpoint_name} is left as it is."
     except ClientError as error:
-        if error.response["Error"]["Code"] not in TOKEN_GONE:
-            raise
-        # Step Functions stopped waiting (timeout) a moment before the click: nothing will be applied.
-        table.mark_expired(approval.approval_id)
-        return InteractionOutcome(
-            HTTPStatus.GONE, "this approval expired before the click arrived; nothing changed"
-        )
+        if error.response["Error"]["Code"] in TOKEN_GONE:
+            # Step Functions stopped waiting (timeout) a moment before the click: nothing will be applied.
+            table.mark_expired(approval.approval_id)
+            return InteractionOutcome(
+                HTTPStatus.GONE, "this approval expired before the click arrived; nothing changed"
+            )
+        table.reopen(approval.approval_id, decided_by=user_id)
+        return InteractionOutcome(HTTPStatus.SERVICE_UNAVAILABLE, "could not reach the workflow; click again")
+    except BotoCoreError:
+        # Not recorded as decided when the workflow never heard of it: the approver can click again.
+        table.reopen(approval.approval_id, decided_by=user_id)
+        return InteractionOutcome(HTTPStatus.SERVICE_UNAVAILABLE, "could not reach the workflow; click again")
     return InteractionOutcome(HTTPStatus.OK, message, approval)
 
 

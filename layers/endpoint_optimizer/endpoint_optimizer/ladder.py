@@ -265,6 +265,8 @@ def _pct(value: float | None) -> str:
 PARK_PERMISSIONS = (
     "sagemaker:DescribeEndpoint",
     "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel",
+    "sagemaker:ListInferenceComponents",
     "sagemaker:ListTags",
     "sagemaker:DeleteEndpoint",
     "sagemaker:CreateEndpoint",

@@ -110,6 +110,22 @@ class StateTable:
                 f"approval {approval.approval_id} expired at {approval.expires_at.isoformat()}"
             )
 
+    def reopen(self, approval_id: str, *, decided_by: str) -> None:
+        """Back to pending after Step Functions could not be told (only the click that decided it)."""
+        self._dynamodb.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"APPROVAL#{approval_id}"}, "sk": {"S": "APPROVAL"}},
+            UpdateExpression="SET #state = :pending REMOVE decided_by, decided_at",
+            ConditionExpression="decided_by = :user AND #state IN (:approved, :rejected)",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":pending": {"S": ApprovalState.PENDING.value},
+                ":user": {"S": decided_by},
+                ":approved": {"S": ApprovalState.APPROVED.value},
+                ":rejected": {"S": ApprovalState.REJECTED.value},
+            },
+        )
+
     def mark_expired(self, approval_id: str) -> None:
         """The workflow stopped waiting before the click reached it: record that nothing was approved."""
         self._dynamodb.update_item(

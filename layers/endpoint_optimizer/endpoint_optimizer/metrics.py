@@ -130,15 +130,17 @@ def read_metrics(
     max_workers: int = 4,
     count_call: Callable[[str], None] | None = None,
     out_of_time: Callable[[], bool] | None = None,
-) -> tuple[dict[str, list[VariantMetrics]], set[str]]:
-    """Signal per endpoint; and the endpoints whose batch was skipped because the deadline passed."""
+) -> tuple[dict[str, list[VariantMetrics]], set[str], set[str]]:
+    """Signal per endpoint; the endpoints whose batch was skipped because the deadline passed; and those
+    with a query that did not complete."""
     queries = plan_queries(endpoints)
     batches = [queries[i : i + MAX_QUERIES_PER_CALL] for i in range(0, len(queries), MAX_QUERIES_PER_CALL)]
 
-    def read_batch(batch: list[_Query]) -> dict[str, _Series] | None:
+    def read_batch(batch: list[_Query]) -> tuple[dict[str, _Series], set[str]] | None:
         if out_of_time is not None and out_of_time():
             return None
         series = {query.query_id: _Series() for query in batch}
+        status: dict[str, str] = {}
         request: dict[str, Any] = {
             "MetricDataQueries": [query.request() for query in batch],
             "StartTime": start,
@@ -153,21 +155,28 @@ def read_metrics(
                 target = series[result["Id"]]
                 target.timestamps.extend(result.get("Timestamps", []))
                 target.values.extend(float(value) for value in result.get("Values", []))
+                status[result["Id"]] = result.get("StatusCode", "Complete")
             token = page.get("NextToken")
             if not token:
-                return series
+                break
             request["NextToken"] = token
+        # A query that did not end Complete (Forbidden, InternalError...) returned no data that means
+        # nothing: its endpoint's signal is missing, never zero.
+        failed = {query.endpoint for query in batch if status.get(query.query_id, "Complete") != "Complete"}
+        return series, failed
 
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
         results = list(pool.map(read_batch, batches))
 
     collected: dict[str, _Series] = {}
     skipped: set[str] = set()
+    failed: set[str] = set()
     for batch, result in zip(batches, results, strict=True):
         if result is None:
             skipped.update(query.endpoint for query in batch)
         else:
-            collected.update(result)
+            collected.update(result[0])
+            failed.update(result[1])
 
     grouped: dict[tuple[str, str, str], dict[str, _Series]] = {}
     for query in queries:
@@ -177,10 +186,10 @@ def read_metrics(
 
     by_endpoint: dict[str, list[VariantMetrics]] = {endpoint.name: [] for endpoint in endpoints}
     for (endpoint_name, subject, scope), signals in grouped.items():
-        if endpoint_name in skipped:
+        if endpoint_name in skipped or endpoint_name in failed:
             continue
         by_endpoint[endpoint_name].append(_summarise(subject, scope, signals, start=start, end=end))
-    return by_endpoint, skipped
+    return by_endpoint, skipped, failed
 
 
 def _summarise(

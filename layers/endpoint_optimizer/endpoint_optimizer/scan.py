@@ -141,7 +141,8 @@ def scan_region(
     endpoints: dict[str, Endpoint] = {}
     components_now: dict[str, CachedComponent] = {}
 
-    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, max_workers))
+    try:
         # Region-wide pages first, in parallel with the per-endpoint describes.
         tags_future = pool.submit(tags_by_arn, clients.tagging, count)
         targets_future = pool.submit(scalable_targets_by_resource, clients.autoscaling, count)
@@ -151,7 +152,11 @@ def scan_region(
         def describe(summary: dict[str, Any]) -> Endpoint | str:
             name = summary["EndpointName"]
             cached = memory.endpoints.get(name)
-            if cached is not None and cached.last_modified_at == aware(summary["LastModifiedTime"]):
+            if (
+                cached is not None
+                and cached.last_modified_at == aware(summary["LastModifiedTime"])
+                and cached.endpoint.status == summary.get("EndpointStatus")
+            ):
                 return cached.endpoint
             if out_of_describe_time():
                 return DEADLINE_REASON
@@ -193,6 +198,13 @@ def scan_region(
         for summary, component_future in component_futures:
             found = component_future.result()
             if found is None:
+                # An endpoint whose components were not all read could look idle: leave it out.
+                unread = summary["EndpointName"]
+                if unread in endpoints:
+                    del endpoints[unread]
+                    unscanned.append(
+                        UnscannedEndpoint(name=unread, reason=f"inference components {DEADLINE_REASON}")
+                    )
                 continue
             components_now[found.name] = CachedComponent(
                 last_modified_at=found.last_modified_at,
@@ -202,6 +214,11 @@ def scan_region(
         tags = tags_future.result()
         targets = targets_future.result()
         actions = actions_future.result()
+    except BaseException:
+        # Fail now: do not wait for every queued describe (a large region would hit the Lambda timeout).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
     by_endpoint: dict[str, list[InferenceComponent]] = {}
     for cached_component in components_now.values():
@@ -219,7 +236,7 @@ def scan_region(
         )
 
     start, end = look_back_window(now, lookback_days)
-    metrics, skipped = read_metrics(
+    metrics, skipped, failed = read_metrics(
         clients.cloudwatch,
         list(enriched.values()),
         start=start,
@@ -231,6 +248,10 @@ def scan_region(
     report("metrics", 1, 1)
     unscanned += [
         UnscannedEndpoint(name=name, reason=f"metrics {DEADLINE_REASON}") for name in sorted(skipped)
+    ]
+    unscanned += [
+        UnscannedEndpoint(name=name, reason="metrics not read: a GetMetricData query did not complete")
+        for name in sorted(failed - skipped)
     ]
 
     if state is not None:
@@ -252,7 +273,7 @@ def scan_region(
         endpoints=[
             ScannedEndpoint(endpoint=endpoint, metrics=metrics.get(name, []))
             for name, endpoint in enriched.items()
-            if name not in skipped
+            if name not in skipped and name not in failed
         ],
         complete=not any(DEADLINE_REASON in item.reason for item in unscanned),
         unscanned=unscanned,
