@@ -16,7 +16,7 @@ from endpoint_optimizer.actions import apply_action
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.ledger import StateTable
 from endpoint_optimizer.models import ActionResult, ProposedAction
-from endpoint_optimizer.observability import logger, metrics, tracer
+from endpoint_optimizer.observability import account_id_of, logger, metrics, tracer
 from endpoint_optimizer.requests import ApplyRequest
 from endpoint_optimizer.settings import ApplySettings
 
@@ -35,7 +35,7 @@ idempotency = IdempotencyConfig(event_key_jmespath="action_id", expires_after_se
     config=idempotency,
     output_serializer=PydanticSerializer,
 )
-def apply_once(action: ProposedAction) -> ActionResult:
+def apply_once(action: ProposedAction, home: tuple[str, str]) -> ActionResult:
     return apply_action(
         clients.sagemaker,
         clients.autoscaling,
@@ -44,6 +44,7 @@ def apply_once(action: ProposedAction) -> ActionResult:
         skip_tag_key=settings.skip_tag_key,
         approved_by=action.approval.approved_by if action.approval else None,
         now=datetime.now(UTC),
+        home=home,
     )
 
 
@@ -53,7 +54,9 @@ def apply_once(action: ProposedAction) -> ActionResult:
 @event_parser(model=ApplyRequest)
 def handler(event: ApplyRequest, context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    result: ActionResult = apply_once(action=event.action)
+    # This function acts only in its own account and region (its IAM is scoped to them).
+    home = (account_id_of(context.invoked_function_arn), context.invoked_function_arn.split(":")[3])
+    result: ActionResult = apply_once(action=event.action, home=home)
     metrics.add_metric(name="ActionsApplied", unit="Count", value=1 if result.outcome == "applied" else 0)
     logger.info("applied", extra={"endpoint": result.endpoint_name, "outcome": result.outcome})
     return result.model_dump(mode="json")

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from endpoint_optimizer.inventory import variant_resource_id
-from endpoint_optimizer.ledger import StateTable
+from endpoint_optimizer.ledger import ApprovalNotFound, StateTable
 from endpoint_optimizer.models import (
     Action,
     ActionResult,
+    ApprovalState,
     LedgerEntry,
     ProposedAction,
     ScalableTarget,
@@ -263,8 +264,31 @@ def apply_action(
     skip_tag_key: str,
     approved_by: str | None,
     now: datetime,
+    home: tuple[str, str] | None = None,
 ) -> ActionResult:
-    if action.finding.action == Action.PARK:
+    """Carry out one action, after checking it is this function's to carry out and was approved."""
+    finding = action.finding
+    if home is not None and (finding.account_id, finding.region) != home:
+        raise ActionRefused(
+            f"{finding.endpoint_name} is in {finding.account_id}/{finding.region}; this stack acts only in "
+            f"{home[0]}/{home[1]}"
+        )
+    if action.mode == "approve":
+        # Never act on the workflow's word alone: the approval record must say approved.
+        if action.approval is None:
+            raise ActionRefused(f"{finding.endpoint_name}: no approval came with this action")
+        try:
+            approval = table.get_approval(action.approval.approval_id)
+        except ApprovalNotFound:
+            raise ActionRefused(
+                f"{finding.endpoint_name}: approval {action.approval.approval_id} does not exist"
+            ) from None
+        if approval.state != ApprovalState.APPROVED or approval.action_id != action.action_id:
+            raise ActionRefused(
+                f"{finding.endpoint_name}: approval {approval.approval_id} is {approval.state.value}, "
+                "not an approval of this action"
+            )
+    if finding.action == Action.PARK:
         return park(
             sagemaker, autoscaling, table, action, skip_tag_key=skip_tag_key, approved_by=approved_by, now=now
         )
