@@ -57,6 +57,12 @@ def test_idle_endpoint_approved_in_slack_is_parked_and_restore_brings_it_back(
     assert entry["monthly_cost_before_usd"] == 83.95
     targets = aws.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")
     assert targets["ScalableTargets"] == []
+    parked_policies = aws.client("application-autoscaling").describe_scaling_policies(
+        ServiceNamespace="sagemaker"
+    )
+    assert parked_policies["ScalingPolicies"] == []  # deregistering removed them; the snapshot keeps them
+    (snapshot_policy,) = snapshot["scaling_policies"]
+    assert snapshot_policy["PolicyType"] == "TargetTrackingScaling"
     output = json.loads(described["output"])
     assert [(r["endpoint_name"], r["outcome"]) for r in output["results"]] == [(idle, "applied")]
     subjects = [m["subject"] for m in aws.published_sns_messages(stack.topic_arn)]
@@ -71,6 +77,8 @@ def test_idle_endpoint_approved_in_slack_is_parked_and_restore_brings_it_back(
     assert [(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets["ScalableTargets"]] == [
         (f"endpoint/{idle}/variant/AllTraffic", 1, 4)
     ]
+    policies = aws.client("application-autoscaling").describe_scaling_policies(ServiceNamespace="sagemaker")
+    assert [p["ResourceId"] for p in policies["ScalingPolicies"]] == [f"endpoint/{idle}/variant/AllTraffic"]
     assert [e["outcome"] for e in table_items(aws, stack, f"LEDGER#{idle}")] == ["applied", "restored"]
 
 

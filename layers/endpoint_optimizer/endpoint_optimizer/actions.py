@@ -8,6 +8,7 @@ re-registered) or parked with a snapshot that restores it.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,17 @@ def take_snapshot(
                 )
                 for item in page["ScalableTargets"]
             )
+    policies: list[dict[str, Any]] = []
+    scheduled: list[dict[str, Any]] = []
+    for resource_id in sorted({target.resource_id for target in targets}):
+        for policy_page in autoscaling.get_paginator("describe_scaling_policies").paginate(
+            ServiceNamespace="sagemaker", ResourceId=resource_id
+        ):
+            policies.extend(_replayable(item, POLICY_FIELDS) for item in policy_page["ScalingPolicies"])
+        for action_page in autoscaling.get_paginator("describe_scheduled_actions").paginate(
+            ServiceNamespace="sagemaker", ResourceId=resource_id
+        ):
+            scheduled.extend(_replayable(item, SCHEDULED_FIELDS) for item in action_page["ScheduledActions"])
     snapshot = Snapshot(
         endpoint_name=endpoint_name,
         taken_at=now,
@@ -76,11 +88,47 @@ def take_snapshot(
         tags=tags,
         scalable_targets=targets,
         variants=variants,
+        scaling_policies=policies,
+        scheduled_actions=scheduled,
     )
     return snapshot, dict(described)
 
 
-def _register(autoscaling: ApplicationAutoScalingClient, targets: list[ScalableTarget]) -> None:
+# What PutScalingPolicy / PutScheduledAction take back (botocore 1.43 application-autoscaling model).
+POLICY_FIELDS = (
+    "PolicyName",
+    "ServiceNamespace",
+    "ResourceId",
+    "ScalableDimension",
+    "PolicyType",
+    "StepScalingPolicyConfiguration",
+    "TargetTrackingScalingPolicyConfiguration",
+)
+SCHEDULED_FIELDS = (
+    "ScheduledActionName",
+    "ServiceNamespace",
+    "ResourceId",
+    "ScalableDimension",
+    "Schedule",
+    "Timezone",
+    "ScalableTargetAction",
+)
+
+
+def _replayable(item: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    kept: dict[str, Any] = json.loads(
+        json.dumps({key: item[key] for key in fields if key in item}, default=str)
+    )
+    return kept
+
+
+def _register(
+    autoscaling: ApplicationAutoScalingClient,
+    targets: list[ScalableTarget],
+    policies: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    scheduled: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> None:
+    """Re-register scalable targets, then replay their policies and scheduled actions."""
     for target in targets:
         autoscaling.register_scalable_target(
             ServiceNamespace="sagemaker",
@@ -89,6 +137,13 @@ def _register(autoscaling: ApplicationAutoScalingClient, targets: list[ScalableT
             MinCapacity=target.min_capacity,
             MaxCapacity=target.max_capacity,
         )
+    registered = {target.resource_id for target in targets}
+    for policy in policies:
+        if policy["ResourceId"] in registered:
+            autoscaling.put_scaling_policy(**policy)
+    for action in scheduled:
+        if action["ResourceId"] in registered:
+            autoscaling.put_scheduled_action(**action)
 
 
 def park(
@@ -148,7 +203,8 @@ def park(
         sagemaker.delete_endpoint(EndpointName=name)
     except Exception:
         if not _gone_or_deleting(sagemaker, name):
-            _register(autoscaling, deregistered)  # roll back: the endpoint keeps serving as before
+            # roll back: the endpoint keeps serving as before, with its autoscaling
+            _register(autoscaling, deregistered, snapshot.scaling_policies, snapshot.scheduled_actions)
             raise
         # The delete went through although the call reported an error (e.g. a timeout): parked.
 
@@ -240,7 +296,7 @@ def restore(
     )
     if wait:
         sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=endpoint_name)
-    _register(autoscaling, snapshot.scalable_targets)
+    _register(autoscaling, snapshot.scalable_targets, snapshot.scaling_policies, snapshot.scheduled_actions)
     table.put_ledger_entry(
         LedgerEntry(
             endpoint_name=endpoint_name,
@@ -249,7 +305,8 @@ def restore(
             outcome="restored",
             approved_by=restored_by,
             detail=f"recreated from config {snapshot.config_name} (snapshot {snapshot.taken_at.isoformat()}); "
-            f"re-registered {len(snapshot.scalable_targets)} scalable target(s)",
+            f"re-registered {len(snapshot.scalable_targets)} scalable target(s), "
+            f"{len(snapshot.scaling_policies)} policy(ies), {len(snapshot.scheduled_actions)} scheduled action(s)",
         )
     )
     return snapshot

@@ -274,6 +274,10 @@ PARK_PERMISSIONS = (
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DeregisterScalableTarget",
     "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:PutScalingPolicy",
+    "application-autoscaling:DescribeScheduledActions",
+    "application-autoscaling:PutScheduledAction",
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -241,6 +241,9 @@ class Snapshot(Model):
     tags: dict[str, str]
     scalable_targets: list[ScalableTarget]
     variants: list[Variant]
+    # Deregistering a scalable target deletes its policies and scheduled actions: keep them to replay.
+    scaling_policies: list[dict[str, Any]] = Field(default_factory=list)
+    scheduled_actions: list[dict[str, Any]] = Field(default_factory=list)
 
 
 Outcome = Literal["applied", "rejected", "expired", "failed", "skipped", "restored"]

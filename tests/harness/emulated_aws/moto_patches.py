@@ -91,6 +91,7 @@ def apply_patches() -> None:
         _patch_policy_conditions()
         _patch_price_list_api()
         _patch_metric_statistics_and_target_paging()
+        _patch_deregister_deletes_policies()
         _APPLIED.set()
 
 
@@ -1269,3 +1270,29 @@ def _patch_metric_statistics_and_target_paging() -> None:
 
     _replace(CloudWatchBackend, "get_metric_statistics", _indexed_get_metric_statistics)
     _replace(ApplicationAutoScalingResponse, "describe_scalable_targets", _describe_scalable_targets)
+
+
+# ---------------------------------------------------------------------------------------------------
+# n. Application Auto Scaling DeregisterScalableTarget: "Deregistering a scalable target deletes the
+#    scaling policies and the scheduled actions that are associated with it" (AWS API reference,
+#    DeregisterScalableTarget); moto keeps them, which would hide a lost policy.
+# ---------------------------------------------------------------------------------------------------
+def _patch_deregister_deletes_policies() -> None:
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+
+    original = ApplicationAutoscalingBackend.deregister_scalable_target
+
+    def deregister_scalable_target(self: Any, namespace: str, r_id: str, dimension: str) -> None:
+        original(self, namespace, r_id, dimension)
+        self.policies = {
+            key: policy
+            for key, policy in self.policies.items()
+            if not (policy.resource_id == r_id and policy.scalable_dimension == dimension)
+        }
+        self.scheduled_actions = [
+            action
+            for action in self.scheduled_actions
+            if not (action.resource_id == r_id and action.scalable_dimension == dimension)
+        ]
+
+    _replace(ApplicationAutoscalingBackend, "deregister_scalable_target", deregister_scalable_target)
