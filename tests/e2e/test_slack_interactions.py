@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from emulated_aws.loop import ApprovalCard, click, wait_for_cards
+from emulated_aws.loop import ApprovalCard, ClickAnswer, click, wait_for_cards
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack
@@ -17,9 +18,22 @@ from tests.e2e.conftest import APPROVER, SIGNING_SECRET, Fleet, start_run
 
 @dataclass(frozen=True)
 class PendingApproval:
+    aws: EmulatedAws
+    stack: Stack
+    slack: SlackReceiver
     execution_arn: str
     card: ApprovalCard
     endpoint: str
+
+    def click(self, **overrides: Any) -> ClickAnswer:
+        """The approver's click on this card, signed with the app's secret, unless `overrides` say otherwise."""
+        request: dict[str, Any] = {
+            "approval_id": self.card.approval_id,
+            "user_id": APPROVER,
+            "signing_secret": SIGNING_SECRET,
+            **overrides,
+        }
+        return click(self.aws, self.stack, self.slack, **request)
 
 
 @pytest.fixture
@@ -27,7 +41,7 @@ def pending(aws: EmulatedAws, stack: Stack, slack: SlackReceiver, fleet: Fleet) 
     endpoint = fleet.endpoint("idle-awaiting-approval", traffic="idle")
     execution = start_run(aws, stack, "awaiting-approval")
     (card,) = wait_for_cards(slack, 1)
-    yield PendingApproval(execution, card, endpoint)
+    yield PendingApproval(aws, stack, slack, execution, card, endpoint)
     aws.client("stepfunctions").stop_execution(executionArn=execution)
 
 
@@ -39,122 +53,50 @@ def approval_state(aws: EmulatedAws, stack: Stack, approval_id: str) -> str:
     return state
 
 
-def assert_nothing_changed(aws: EmulatedAws, stack: Stack, pending: PendingApproval) -> None:
-    assert approval_state(aws, stack, pending.card.approval_id) == "pending"
+def assert_nothing_changed(pending: PendingApproval) -> None:
+    aws = pending.aws
+    assert approval_state(aws, pending.stack, pending.card.approval_id) == "pending"
     status = aws.client("stepfunctions").describe_execution(executionArn=pending.execution_arn)["status"]
     assert status == "RUNNING"
     aws.client("sagemaker").describe_endpoint(EndpointName=pending.endpoint)  # still there
 
 
-def test_forged_signature_is_refused_with_401(
-    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, pending: PendingApproval
-) -> None:
-    answer = click(
-        aws,
-        stack,
-        slack,
-        approval_id=pending.card.approval_id,
-        user_id=APPROVER,
-        signing_secret=SIGNING_SECRET,
-        signature="v0=" + "0" * 64,
-    )
-    assert answer.status == 401
-    assert_nothing_changed(aws, stack, pending)
+def test_forged_signature_is_refused_with_401(pending: PendingApproval) -> None:
+    assert pending.click(signature="v0=" + "0" * 64).status == 401
+    assert_nothing_changed(pending)
 
 
-def test_request_signed_with_another_secret_is_refused_with_401(
-    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, pending: PendingApproval
-) -> None:
-    answer = click(
-        aws,
-        stack,
-        slack,
-        approval_id=pending.card.approval_id,
-        user_id=APPROVER,
-        signing_secret="not-the-secret",
-    )
-    assert answer.status == 401
-    assert_nothing_changed(aws, stack, pending)
+def test_request_signed_with_another_secret_is_refused_with_401(pending: PendingApproval) -> None:
+    assert pending.click(signing_secret="not-the-secret").status == 401
+    assert_nothing_changed(pending)
 
 
-def test_stale_timestamp_is_refused_with_401(
-    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, pending: PendingApproval
-) -> None:
+def test_stale_timestamp_is_refused_with_401(pending: PendingApproval) -> None:
     six_minutes_ago = int(time.time()) - 6 * 60
-    answer = click(
-        aws,
-        stack,
-        slack,
-        approval_id=pending.card.approval_id,
-        user_id=APPROVER,
-        signing_secret=SIGNING_SECRET,
-        timestamp=six_minutes_ago,
-    )
-    assert answer.status == 401
-    assert_nothing_changed(aws, stack, pending)
+    assert pending.click(timestamp=six_minutes_ago).status == 401
+    assert_nothing_changed(pending)
 
 
-def test_user_who_is_not_an_approver_is_refused_with_403(
-    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, pending: PendingApproval
-) -> None:
-    answer = click(
-        aws,
-        stack,
-        slack,
-        approval_id=pending.card.approval_id,
-        user_id="U0INTRUDER",
-        signing_secret=SIGNING_SECRET,
-    )
-    assert answer.status == 403
-    assert_nothing_changed(aws, stack, pending)
+def test_user_who_is_not_an_approver_is_refused_with_403(pending: PendingApproval) -> None:
+    assert pending.click(user_id="U0INTRUDER").status == 403
+    assert_nothing_changed(pending)
 
 
-def test_unknown_approval_id_is_refused_with_404(
-    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, pending: PendingApproval
-) -> None:
-    answer = click(
-        aws, stack, slack, approval_id="no-such-id", user_id=APPROVER, signing_secret=SIGNING_SECRET
-    )
-    assert answer.status == 404
-    assert_nothing_changed(aws, stack, pending)
+def test_unknown_approval_id_is_refused_with_404(pending: PendingApproval) -> None:
+    assert pending.click(approval_id="no-such-id").status == 404
+    assert_nothing_changed(pending)
 
 
-def test_malformed_body_is_refused_with_400(
-    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, pending: PendingApproval
-) -> None:
-    answer = click(
-        aws,
-        stack,
-        slack,
-        approval_id=pending.card.approval_id,
-        user_id=APPROVER,
-        action_id="delete-everything",
-        signing_secret=SIGNING_SECRET,
-    )
-    assert answer.status == 400
-    assert_nothing_changed(aws, stack, pending)
+def test_malformed_body_is_refused_with_400(pending: PendingApproval) -> None:
+    assert pending.click(action_id="delete-everything").status == 400
+    assert_nothing_changed(pending)
 
 
 def test_replayed_click_is_refused_with_409_and_the_action_runs_once(
-    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, pending: PendingApproval
+    aws: EmulatedAws, stack: Stack, pending: PendingApproval
 ) -> None:
-    first = click(
-        aws,
-        stack,
-        slack,
-        approval_id=pending.card.approval_id,
-        user_id=APPROVER,
-        signing_secret=SIGNING_SECRET,
-    )
-    replay = click(
-        aws,
-        stack,
-        slack,
-        approval_id=pending.card.approval_id,
-        user_id=APPROVER,
-        action_id="reject",
-        signing_secret=SIGNING_SECRET,
-    )
+    first = pending.click()
+    replay = pending.click(action_id="reject")
     described = aws.wait_for_execution(pending.execution_arn)
     assert (first.status, replay.status) == (200, 409)
     assert approval_state(aws, stack, pending.card.approval_id) == "approved"

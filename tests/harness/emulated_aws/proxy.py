@@ -32,8 +32,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from emulated_aws.lifecycle import Service
 
 __all__ = [
     "DEFAULT_LATENCY_S",
@@ -264,7 +265,7 @@ class Counts:
 # ---------------------------------------------------------------------------------------------------
 
 
-class LatencyProxy:
+class LatencyProxy(Service):
     """Forwards to `upstream_url` adding `latency_s` per request; counts and optionally throttles.
 
     Use as a context manager; `url` is what clients should use as their endpoint URL.
@@ -296,18 +297,6 @@ class LatencyProxy:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def __enter__(self) -> LatencyProxy:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("LatencyProxy is already running")

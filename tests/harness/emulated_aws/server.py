@@ -7,12 +7,12 @@ import logging
 import os
 import threading
 import urllib.request
-from types import TracebackType
 from typing import Any
 
 import boto3
 
 from emulated_aws import moto_patches
+from emulated_aws.lifecycle import Service
 
 __all__ = ["ACCOUNT_ID", "EmulatedAws", "ExecutionDidNotEnd"]
 
@@ -36,7 +36,7 @@ class ExecutionDidNotEnd(TimeoutError):
     """A Step Functions execution was still running when the deadline passed."""
 
 
-class EmulatedAws:
+class EmulatedAws(Service):
     """moto (server mode, threaded, in this process) with the harness patches applied.
 
     Use as a context manager. While it is active, os.environ points every boto3 client created in this
@@ -55,18 +55,6 @@ class EmulatedAws:
         self._clients_lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def __enter__(self) -> EmulatedAws:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("EmulatedAws is already running")

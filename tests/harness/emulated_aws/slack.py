@@ -11,17 +11,18 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
+
+from emulated_aws.lifecycle import Service
 
 __all__ = ["INTERACTIONS_PATH", "SlackReceiver", "signed_interaction_event"]
 
 INTERACTIONS_PATH = "/slack/interactions"
 
 
-class SlackReceiver:
+class SlackReceiver(Service):
     """Records every POST (incoming webhooks, response_url updates) and answers 200 `ok`, like Slack.
 
     Each recorded message is {"path": str, "body": parsed JSON (or the raw text), "headers": dict}.
@@ -34,18 +35,6 @@ class SlackReceiver:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def __enter__(self) -> SlackReceiver:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("SlackReceiver is already running")
