@@ -10,7 +10,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulated_aws.labelled_fleet import Labelled, generate, labelled_price_book
-from endpoint_optimizer.ladder import PARK_PERMISSIONS, RULES, consolidate, decide, instance_specs
+from endpoint_optimizer.ladder import (
+    PARK_PERMISSIONS,
+    RULES,
+    SIGNAL_FIELDS,
+    consolidate,
+    decide,
+    gpu_count,
+    instance_specs,
+    reading,
+    signal_units,
+)
 from endpoint_optimizer.models import Action, Finding, ScannedEndpoint, Variant, VariantMetrics
 from endpoint_optimizer.settings import Policy
 
@@ -215,3 +225,310 @@ def test_younger_than_the_grace_period_always_means_none(scanned: ScannedEndpoin
     )
     finding = decide(scanned.model_copy(update={"endpoint": young}), PRICES, POLICY, NOW)
     assert finding.action == Action.NONE
+
+
+# ---- utilisation in the instance's own terms (issue 7) --------------------------------------------
+# CloudWatch publishes CPUUtilization summed over the vCPUs and GPUUtilization over the GPUs; these
+# endpoints carry their metrics exactly as published.
+def steady(
+    instance_type: str,
+    *,
+    cpu: float,
+    memory: float = 20.0,
+    gpu: float | None = None,
+    count: int = 1,
+    image: str = "img:1",
+    name: str = "steady",
+) -> ScannedEndpoint:
+    """An endpoint with 100 invocations every hour of the 14 days and the given published peaks."""
+    from emulated_aws.labelled_fleet import _endpoint
+
+    hours = list(range(336))
+    metrics = VariantMetrics(
+        variant_name="AllTraffic",
+        window_start=START,
+        window_hours=336,
+        window_days=14,
+        invocations_total=100.0 * len(hours),
+        hours_with_invocations=len(hours),
+        invocation_datapoints=len(hours),
+        invocations_by_hour=[(hour, 100.0) for hour in hours],
+        cpu_days_reported=14,
+        cpu_max_percent=cpu,
+        memory_max_percent=memory,
+        gpu_max_percent=gpu,
+        model_latency_avg_us=50_000.0,
+    )
+    variant = Variant(name="AllTraffic", instance_type=instance_type, instance_count=count, image=image)
+    return ScannedEndpoint(endpoint=_endpoint(name, NOW, [variant]), metrics=[metrics])
+
+
+def test_gpu_endpoint_at_12_percent_per_core_and_5_percent_gpu_is_proposed_for_rightsizing() -> None:
+    # GIVEN an ml.g5.2xlarge (8 vCPUs, 1 GPU) at 12 % on each vCPU: CloudWatch publishes CPUUtilization 96
+    scanned = steady("ml.g5.2xlarge", cpu=96.0, gpu=5.0, memory=25.0)
+    # WHEN the ladder decides
+    finding = decide(scanned, PRICES, POLICY, NOW)
+    # THEN it is one size down, and the reason shows both the published sum and the share
+    assert finding.action == Action.RIGHTSIZE
+    assert finding.target == "1 x ml.g5.xlarge (from ml.g5.2xlarge)"
+    assert "peak CPU 96 % of 800 % = 12 % of the instance" in finding.reasons[0]
+    assert "peak GPU 5 % of 100 % = 5 % of the instance" in finding.reasons[0]
+    assert "about 24 % CPU" in finding.reasons[1]  # 12 % of 8 vCPUs is 24 % of 4
+    assert finding.evidence["peak_cpu"] == 12.0 and finding.evidence["cpu_after"] == 24.0
+
+
+def test_16_vcpu_endpoint_at_30_percent_per_core_is_not_called_busy() -> None:
+    # GIVEN an ml.c5.4xlarge (16 vCPUs) at 30 % on each: CPUUtilization 480
+    scanned = steady("ml.c5.4xlarge", cpu=480.0, memory=30.0)
+    # WHEN the ladder decides
+    finding = decide(scanned, PRICES, POLICY, NOW)
+    # THEN it is rightsized to 8 vCPUs, where the same work is 60 % of the instance
+    assert finding.action == Action.RIGHTSIZE
+    assert finding.target == "1 x ml.c5.2xlarge (from ml.c5.4xlarge)"
+    assert "peak CPU 480 % of 1600 % = 30 % of the instance" in finding.reasons[0]
+    assert finding.evidence["cpu_after"] == 60.0
+
+
+def test_a_busy_endpoint_says_its_peak_in_both_terms() -> None:
+    # GIVEN two ml.r5.2xlarge (8 vCPUs; no Graviton target) at half of each vCPU: CPUUtilization 400
+    finding = decide(steady("ml.r5.2xlarge", cpu=400.0, count=2), PRICES, POLICY, NOW)
+    # THEN it is in use, and the verdict says 400 of 800 is half the instance
+    assert finding.action == Action.NONE
+    assert finding.reasons[0].startswith("in use: 33600 invocations in 14 days")
+    assert finding.reasons[0].endswith("peak CPU 400 % of 800 % = 50 % of the instance")
+    assert (finding.evidence["peak_cpu"], finding.evidence["peak_cpu_published"]) == (50.0, 400.0)
+
+
+def test_a_multi_gpu_endpoint_is_judged_per_gpu_not_per_sum() -> None:
+    # GIVEN two ml.g5.12xlarge (48 vCPUs, 4 GPUs) at 10 % per GPU (GPUUtilization 40) and 4 % per vCPU
+    quiet = decide(steady("ml.g5.12xlarge", cpu=192.0, gpu=40.0, count=2), PRICES, POLICY, NOW)
+    # THEN one instance is enough
+    assert quiet.action == Action.RIGHTSIZE
+    assert quiet.target == "1 x ml.g5.12xlarge (from 2)"
+    assert "peak GPU 40 % of 400 % = 10 % of the instance" in quiet.reasons[0]
+    # GIVEN the same endpoint with its GPUs at 60 % each (GPUUtilization 240) behind the same quiet CPUs
+    busy = decide(steady("ml.g5.12xlarge", cpu=192.0, gpu=240.0, count=2), PRICES, POLICY, NOW)
+    # THEN it is busy on its GPUs and left alone
+    assert busy.action == Action.NONE
+    assert "peak GPU 240 % of 400 % = 60 % of the instance" in busy.reasons[0]
+
+
+def test_an_instance_type_missing_from_the_specs_is_signal_missing_never_a_guess() -> None:
+    # GIVEN two ml.m4.xlarge (a real type the specs do not list) publishing CPUUtilization 20
+    scanned = steady("ml.m4.xlarge", cpu=20.0, count=2)
+    assert "ml.m4.xlarge" not in instance_specs()
+    # WHEN the ladder decides
+    finding = decide(scanned, PRICES, POLICY, NOW)
+    # THEN nothing is proposed on a guess of its size, and the finding says why
+    assert finding.action == Action.NONE
+    assert finding.blocked_by == ["signal missing"]
+    assert "peak CPU 20 % summed over an unknown number of vCPUs" in finding.reasons[0]
+    assert any(
+        reason.startswith("signal missing: ml.m4.xlarge not in the instance specs")
+        for reason in finding.reasons
+    )
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "gpu"),
+    [("ml.inf2.8xlarge", None), ("ml.inf2.8xlarge", 5.0), ("ml.g5.2xlarge", None)],
+)
+def test_an_accelerated_instance_without_a_gpu_reading_is_not_rightsized_on_cpu_alone(
+    instance_type: str, gpu: float | None
+) -> None:
+    # GIVEN two accelerated instances at 2 % per vCPU whose accelerator load is unknown: a Neuron device
+    # publishes no GPU metric (a value would have no GPU count to divide by), or a GPU reported nothing
+    scanned = steady(
+        instance_type, cpu=2.0 * instance_specs()[instance_type].vcpu, gpu=gpu, memory=5.0, count=2
+    )
+    # WHEN the ladder decides
+    finding = decide(scanned, PRICES, POLICY, NOW)
+    # THEN no instance is taken away on the CPU's word
+    assert finding.action == Action.NONE
+    assert any("accelerator load unknown" in reason for reason in finding.reasons)
+
+
+def fleet_of(*members: ScannedEndpoint) -> list[Finding]:
+    items = list(members)
+    return consolidate([decide(item, PRICES, POLICY, NOW) for item in items], items, PRICES)
+
+
+def test_consolidation_reads_a_cpu_sum_as_vcpus_busy() -> None:
+    # GIVEN three ml.m5.large (2 vCPUs, the smallest m5) with the same image at 15 % per vCPU:
+    # CPUUtilization 30 each, i.e. 0.3 vCPU busy each, 0.9 together: one host at 60 % of 2 vCPUs (1.2)
+    members = [
+        steady("ml.m5.large", cpu=30.0, memory=10.0, image="team/sklearn:3", name=f"small-{i}")
+        for i in range(3)
+    ]
+    # WHEN the fleet is decided
+    findings = fleet_of(*members)
+    # THEN they share one host, and each reason shows its share of the instance
+    assert {finding.action for finding in findings} == {Action.CONSOLIDATE}
+    assert (
+        findings[0].target
+        == "one endpoint with inference components on 1 x ml.m5.large shared by 3 endpoints"
+    )
+    assert findings[0].reasons[1] == "this one: peak CPU 30 % of 200 % = 15 % of the instance"
+
+
+def test_consolidation_never_splits_a_model_across_hosts() -> None:
+    # GIVEN three ml.r5.2xlarge (64 GiB) with the same image, each using 45 % of its memory (28.8 GiB): their
+    # 86 GiB would fill two hosts' 80 % (102 GiB) as a fluid, but no two models fit on one host
+    members = [
+        steady("ml.r5.2xlarge", cpu=8.0, memory=45.0, image="team/big:1", name=f"big-{i}") for i in range(3)
+    ]
+    # WHEN the fleet is decided
+    findings = fleet_of(*members)
+    # THEN nothing is consolidated
+    assert Action.CONSOLIDATE not in {finding.action for finding in findings}
+
+
+def test_every_gpu_count_matches_the_accelerator_it_describes() -> None:
+    assert gpu_count("4x NVIDIA A10G 22.4GiB") == 4
+    assert gpu_count("8x NVIDIA H100 80.0GiB") == 8
+    assert gpu_count("1x AWS Inferentia2 (2 NeuronCores/device, 32.0GiB)") == 0
+    assert gpu_count("") == 0
+    for spec in instance_specs().values():
+        assert spec.gpus == gpu_count(spec.accelerator), spec.instance_type
+    assert instance_specs()["ml.g5.12xlarge"].gpus == 4
+    assert instance_specs()["ml.p4d.24xlarge"].gpus == 8
+    assert instance_specs()["ml.m5.large"].gpus == 0
+
+
+def test_labelled_fleet_publishes_utilisation_as_aws_sums(fleet: list[Labelled]) -> None:
+    from emulated_aws.labelled_fleet import HARDWARE
+
+    for item in fleet:
+        variants = {v.name: v for v in item.scanned.endpoint.variants}
+        for metrics in item.scanned.metrics:
+            variant = variants[metrics.variant_name]
+            if variant.is_serverless:  # serverless publishes no utilisation
+                assert metrics.cpu_max_percent is None
+                continue
+            vcpus, gpus = HARDWARE[variant.instance_type or ""]
+            assert metrics.cpu_max_percent is None or metrics.cpu_max_percent <= 100 * vcpus
+            assert metrics.gpu_max_percent is None or metrics.gpu_max_percent <= 100 * gpus
+    sixteen = [item for item in fleet if item.archetype == "cpu16-moderate"]
+    assert sixteen and all((item.scanned.metrics[0].cpu_max_percent or 0) > 400 for item in sixteen)
+
+
+@pytest.mark.parametrize(
+    "archetype", ["gpu-oversized-size", "cpu16-moderate", "multi-gpu-oversized-count", "trap-multi-gpu-busy",
+                  "trap-unknown-instance-type"],
+)  # fmt: skip
+def test_multi_core_and_multi_gpu_archetypes_get_their_label(
+    decided: list[tuple[Labelled, Finding]], archetype: str
+) -> None:
+    found = [(item, finding) for item, finding in decided if item.archetype == archetype]
+    assert found
+    for item, finding in found:
+        assert finding.action in item.accepted, (item.scanned.endpoint.name, finding.reasons)
+
+
+CPU_TYPES_WITH_A_SMALLER_SIBLING = [
+    t for t in CPU_TYPES if any(
+        o.family == instance_specs()[t].family and o.vcpu < instance_specs()[t].vcpu and not o.accelerator
+        for o in instance_specs().values()
+    )
+]  # fmt: skip
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.sampled_from(sorted(instance_specs())),
+    st.sampled_from(["cpu", "cpu_avg", "gpu", "gpu_memory", "memory"]),
+    st.floats(0, 1),
+)
+def test_a_reading_inside_aws_range_is_never_above_100_percent_of_the_instance(
+    instance_type: str, signal: str, fraction: float
+) -> None:
+    # GIVEN any value inside the range AWS publishes for this signal on this instance (0-100 x units)
+    units = signal_units(signal, instance_type)
+    if units is None:  # a GPU signal on an instance without NVIDIA GPUs has no scale
+        assert signal in {"gpu", "gpu_memory"} and instance_specs()[instance_type].gpus == 0
+        return
+    published = fraction * 100 * units
+    variant = Variant(name="AllTraffic", instance_type=instance_type, instance_count=1)
+    metrics = VariantMetrics(
+        variant_name="AllTraffic", window_hours=336, **{SIGNAL_FIELDS[signal]: published}
+    )
+    # WHEN it is put in the instance's terms
+    found = reading(metrics, variant, signal)
+    # THEN it is that fraction of the instance, 0-100
+    assert found is not None
+    assert 0 <= found.share <= 100 + 1e-9
+    assert found.share == pytest.approx(fraction * 100)
+
+
+@PROPERTY_SETTINGS
+@given(st.sampled_from(CPU_TYPES_WITH_A_SMALLER_SIBLING), st.floats(1, 100))
+def test_the_same_share_per_vcpu_gets_the_same_verdict_at_every_size(
+    instance_type: str, share: float
+) -> None:
+    # GIVEN a steady endpoint at `share` % of each vCPU, published as the sum over its vCPUs
+    spec = instance_specs()[instance_type]
+    finding = decide(steady(instance_type, cpu=share * spec.vcpu, memory=5.0), PRICES, POLICY, NOW)
+    smaller = max(
+        (
+            o
+            for o in instance_specs().values()
+            if o.family == spec.family and o.vcpu < spec.vcpu and not o.accelerator
+        ),
+        key=lambda o: o.vcpu,
+    )
+    after = share * spec.vcpu / smaller.vcpu
+    # THEN the verdict depends on the share and the sibling's size only, never on the published sum
+    if share < 35 and after <= 60 and 5.0 * spec.memory_gib / smaller.memory_gib <= 80:
+        assert finding.action == Action.RIGHTSIZE, finding.reasons
+        assert finding.evidence["peak_cpu"] == pytest.approx(share, abs=0.05)
+    else:
+        assert finding.action != Action.RIGHTSIZE, finding.reasons
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.sampled_from([t for t in GPU_TYPES if instance_specs()[t].gpus]),
+    st.floats(35, 100),
+    st.floats(0, 10),
+    st.integers(1, 4),
+)
+def test_busy_gpus_are_never_rightsized_whatever_the_cpu_says(
+    instance_type: str, per_gpu: float, per_vcpu: float, count: int
+) -> None:
+    # GIVEN GPUs at least 35 % busy each behind CPUs at most 10 % busy, published as sums
+    spec = instance_specs()[instance_type]
+    scanned = steady(
+        instance_type, cpu=per_vcpu * spec.vcpu, gpu=per_gpu * spec.gpus, memory=5.0, count=count
+    )
+    # THEN the endpoint is never rightsized
+    assert decide(scanned, PRICES, POLICY, NOW).action != Action.RIGHTSIZE
+
+
+# ---- Graviton: an arm64 image unblocks it (issue 7: the "never unblocking Graviton" mutant) ----------
+@pytest.mark.parametrize(
+    "image",
+    [
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference-graviton:2.5.1-cpu-py311",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-model:1.4-arm64",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-model:1.4-aarch64",
+    ],
+)
+def test_an_x86_endpoint_with_an_arm64_image_gets_an_unblocked_graviton_migration(image: str) -> None:
+    # GIVEN an ml.c5.xlarge (4 vCPUs) in steady use at half of each vCPU, serving an arm64 image
+    scanned = steady("ml.c5.xlarge", cpu=200.0, memory=40.0, image=image)
+    # WHEN the ladder decides
+    finding = decide(scanned, PRICES, POLICY, NOW)
+    # THEN the Graviton equivalent is proposed with nothing blocking it, and its savings
+    assert finding.action == Action.MIGRATE_GRAVITON
+    assert finding.target == "1 x ml.c7g.xlarge (from ml.c5.xlarge)"
+    assert finding.blocked_by == []
+    assert (finding.estimated_monthly_savings_usd or 0) > 0
+
+
+def test_the_same_endpoint_with_an_x86_only_image_is_blocked_until_it_has_an_arm64_build() -> None:
+    image = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.5.1-cpu-py311"
+    finding = decide(steady("ml.c5.xlarge", cpu=200.0, memory=40.0, image=image), PRICES, POLICY, NOW)
+    assert finding.action == Action.MIGRATE_GRAVITON
+    assert finding.blocked_by == [
+        f"unknown: needs an arm64 image (deployed image {image} is not a known arm64 build)"
+    ]

@@ -135,11 +135,40 @@ def test_traffic_strip_sums_variants_hour_by_hour(plan: Plan, snapshot: ScanSnap
 
 
 def test_utilisation_is_shown_as_bars_with_the_numbers(plan: Plan, snapshot: ScanSnapshot) -> None:
+    # GIVEN busy-search-ranker, ml.c5.xlarge (4 vCPUs), publishing CPUUtilization 256 (max) and 128 (avg)
     html = card(render_report(plan, snapshot), "busy-search-ranker")
-    assert "CPU max" in html and "64 %" in html
-    assert "CPU avg" in html and "32 %" in html
-    assert "memory max" in html and "20 %" in html
-    assert 'style="width:64%' in html
+    # THEN the bars are shares of the instance, and the labels keep what CloudWatch published
+    assert "CPU max (256 % of 400 %)" in html and 'style="width:64%' in html
+    assert "CPU avg (128 % of 400 %)" in html and 'style="width:32%' in html
+    assert "memory max" in html and "20 %" in html and 'style="width:20%' in html
+    assert '<td class="val">64 %</td>' in html
+
+
+def test_utilisation_bars_scale_gpus_by_their_count_and_refuse_an_unknown_size(
+    plan: Plan, snapshot: ScanSnapshot
+) -> None:
+    # GIVEN the busy endpoint moved to an ml.g5.12xlarge (48 vCPUs, 4 GPUs) publishing GPUUtilization 240,
+    # and the idle one to ml.m4.xlarge, a type the instance specs do not list
+    def moved(name: str, instance_type: str, **readings: float) -> None:
+        item = next(i for i in snapshot.endpoints if i.endpoint.name == name)
+        item.endpoint.variants[0] = item.endpoint.variants[0].model_copy(
+            update={"instance_type": instance_type}
+        )
+        item.metrics[0] = item.metrics[0].model_copy(update=readings)
+
+    moved("busy-search-ranker", "ml.g5.12xlarge", gpu_max_percent=240.0)
+    moved("idle-fraud-xgb", "ml.m4.xlarge", cpu_max_percent=2.0)
+    html = render_report(plan, snapshot)
+    # THEN the GPU bar is 60 % of the instance (240 of 400) and CPU 256 of 4800 is 5 %
+    busy = card(html, "busy-search-ranker")
+    assert "GPU max (240 % of 400 %)" in busy and 'style="width:60%' in busy
+    assert "CPU max (256 % of 4,800 %)" in busy and 'style="width:5%' in busy
+    # AND a sum over an unknown number of vCPUs gets its number but no bar
+    idle = card(html, "idle-fraud-xgb")
+    assert 'CPU max <span class="nodata">(summed; instance size unknown)</span>' in idle
+    assert '<td class="val">2 %</td>' in idle
+    assert "#1565c0" not in idle  # no CPU bar drawn
+    assert 'style="width:20%;background:#6a1b9a' in idle  # memory is 0-100 on any instance
 
 
 def test_endpoints_are_sorted_largest_saving_first(plan: Plan, snapshot: ScanSnapshot) -> None:

@@ -45,7 +45,8 @@ BUSINESS_SHARE = 0.95  # at least this share of invocations inside business hour
 BUSINESS_ACTIVE_WEEKDAYS = 0.6  # traffic on at least this share of the weekdays in the window
 OFF_HOURS_FRACTION = (7 * 24 - 5 * len(BUSINESS_HOURS)) / (7 * 24)  # 108 of 168 hours
 CONSOLIDATE_MIN_GROUP = 3
-CONSOLIDATE_MAX_PEAK = 20.0  # % CPU: endpoints this lightly used can share a host
+CONSOLIDATE_MAX_PEAK = 20.0  # % CPU of the instance: endpoints this lightly used can share a host
+CONSOLIDATE_MEMORY_FILL = 0.8  # a shared host's memory is filled to at most this share
 
 # "MemorySizeInMB ... min 1024 max 6144", 1 GB steps (botocore 1.43.127 sagemaker
 # ProductionVariantServerlessConfig, read 2026-11-30); "GPUs, ... Multi-Model Endpoints, VPC
@@ -74,16 +75,31 @@ class InstanceSpec:
     memory_gib: float
     accelerator: str
     architecture: str
+    # NVIDIA GPUs: what GPUUtilization and GPUMemoryUtilization sum over. 0 for CPU instances and for
+    # Inferentia/Trainium: SageMaker documents no GPU metric for Neuron devices (their utilisation comes
+    # from neuron-monitor, not /aws/sagemaker/Endpoints), so a Neuron instance has no accelerator reading
+    # and nothing that needs one is proposed for it.
+    gpus: int = 0
 
     @property
     def accelerated(self) -> bool:
         return bool(self.accelerator) or self.instance_type.startswith(ACCELERATED_FAMILIES)
 
 
+def gpu_count(accelerator: str) -> int:
+    """NVIDIA GPUs named by an accelerator description ("4x NVIDIA A10G 22.4GiB" -> 4); 0 for none and
+    for Neuron devices ("1x AWS Inferentia2 ..."), which publish no GPU metric."""
+    count, separator, rest = accelerator.partition("x ")
+    if not separator or not count.isdigit() or not rest.startswith("NVIDIA "):
+        return 0
+    return int(count)
+
+
 @cache
 def instance_specs() -> dict[str, InstanceSpec]:
-    """vCPU, memory, accelerator, architecture (data/instance_specs.csv: moto 5.2.5's vendored EC2
-    DescribeInstanceTypes data, assuming ml.X has the hardware of EC2 X)."""
+    """vCPU, memory, accelerator, GPU count, architecture (data/instance_specs.csv: moto 5.2.5's vendored
+    EC2 DescribeInstanceTypes data, assuming ml.X has the hardware of EC2 X; `gpus` is the count in
+    `gpu_or_accelerator` for NVIDIA GPUs, 0 otherwise)."""
     text = resources.files("endpoint_optimizer").joinpath("data/instance_specs.csv").read_text("utf-8")
     specs: dict[str, InstanceSpec] = {}
     for row in csv.DictReader(text.splitlines()):
@@ -99,6 +115,7 @@ def instance_specs() -> dict[str, InstanceSpec]:
             memory_gib=float(row["memory_gib"]),
             accelerator=row["gpu_or_accelerator"],
             architecture=row["architecture"],
+            gpus=int(row["gpus"] or 0),
         )
     return specs
 
@@ -108,6 +125,94 @@ def is_accelerated(instance_type: str | None) -> bool:
         return False
     spec = instance_specs().get(instance_type)
     return spec.accelerated if spec else instance_type.startswith(ACCELERATED_FAMILIES)
+
+
+# ---- utilisation in the instance's own terms ----------------------------------------------------------
+# `/aws/sagemaker/Endpoints` (dimensions EndpointName + VariantName): CPUUtilization "is the sum of each
+# individual CPU core's utilization ... if there are four CPUs, the CPUUtilization range is 0%-400%";
+# GPUUtilization and GPUMemoryUtilization are "multiplied by the number of GPUs" the same way;
+# MemoryUtilization is 0-100 (SageMaker developer guide, monitoring-cloudwatch.html, "Endpoint metrics",
+# read 2026-12-01). The CPUs are the vCPUs the instance's OS sees. `CPUUtilizationNormalized` (0-100) is
+# "provided only for endpoints that host active inference components" (same page); the scanner does not
+# read it: no rung judges an inference-component endpoint by its utilisation, and CPUUtilization / vCPUs
+# is the same number by definition. The thresholds at the top of this module are shares of the instance,
+# so every comparison is made on `Reading.share`, never on the published sum.
+SUMMED_SIGNALS = frozenset({"cpu", "cpu_avg", "gpu", "gpu_memory"})  # published as sums over vCPUs/GPUs
+SIGNAL_FIELDS = {
+    "cpu": "cpu_max_percent",
+    "cpu_avg": "cpu_avg_percent",
+    "gpu": "gpu_max_percent",
+    "gpu_memory": "gpu_memory_max_percent",
+    "memory": "memory_max_percent",
+}
+SIGNAL_NAMES = {
+    "cpu": "CPU",
+    "cpu_avg": "average CPU",
+    "gpu": "GPU",
+    "gpu_memory": "GPU memory",
+    "memory": "memory",
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One utilisation figure as CloudWatch publishes it and as a share of the instance."""
+
+    signal: str  # cpu | cpu_avg | gpu | gpu_memory | memory
+    published: float  # the CloudWatch value: a sum over vCPUs or GPUs for CPU and GPU signals
+    units: int  # vCPUs or GPUs the value sums over (1 for memory, which AWS publishes 0-100)
+    instance_type: str
+    variant: str = "AllTraffic"
+
+    @property
+    def share(self) -> float:
+        """Per cent of the instance (0-100 for any value inside AWS's range)."""
+        return self.published / self.units
+
+    @property
+    def scale(self) -> float:
+        """The top of AWS's range for this value on this instance (800 % for 8 vCPUs)."""
+        return 100.0 * self.units
+
+    @property
+    def summed(self) -> bool:
+        return self.signal in SUMMED_SIGNALS
+
+    def describe(self, prefix: str = "peak ") -> str:
+        name = f"{prefix}{SIGNAL_NAMES[self.signal]}"
+        if not self.summed:
+            return f"{name} {self.published:.0f} %"
+        return f"{name} {self.published:.0f} % of {self.scale:.0f} % = {self.share:.0f} % of the instance"
+
+
+def signal_units(signal: str, instance_type: str | None) -> int | None:
+    """What a published value of `signal` sums over on `instance_type`: vCPUs for CPU, GPUs for GPU
+    and GPU memory, 1 for memory. None when it cannot be known: the type is not in the specs, or it has
+    no NVIDIA GPU for a GPU signal. None is "signal missing", never a guess."""
+    if signal not in SUMMED_SIGNALS:
+        return 1  # MemoryUtilization is 0-100 on any instance
+    spec = instance_specs().get(instance_type or "")
+    if spec is None:
+        return None
+    if signal in ("cpu", "cpu_avg"):
+        return spec.vcpu
+    return spec.gpus or None
+
+
+def reading(metrics: VariantMetrics, variant: Variant, signal: str) -> Reading | None:
+    """The variant's `signal` in the instance's own terms; None when not reported or not readable."""
+    published = getattr(metrics, SIGNAL_FIELDS[signal])
+    units = signal_units(signal, variant.instance_type)
+    if published is None or units is None or variant.instance_type is None:
+        return None
+    return Reading(signal, float(published), units, variant.instance_type, variant.name)
+
+
+def unreadable_types(variants: list[Variant]) -> list[str]:
+    """Instance types whose utilisation cannot be put in the instance's terms (not in the specs)."""
+    return sorted(
+        {v.instance_type or "unknown" for v in variants if (v.instance_type or "") not in instance_specs()}
+    )
 
 
 # ---- what the signal says ---------------------------------------------------------------------------
@@ -207,13 +312,20 @@ class Context:
     def instance_variants(self) -> list[Variant]:
         return [v for v in self.scanned.endpoint.variants if not v.is_serverless]
 
-    def peak(self, attribute: str) -> float | None:
-        values = [
-            getattr(self.variant_metrics[v.name], attribute)
+    def peak(self, signal: str) -> Reading | None:
+        """The highest share of its instance that `signal` reached on any instance variant (None when no
+        variant reported it in terms of its instance)."""
+        found = [
+            item
             for v in self.instance_variants
-            if v.name in self.variant_metrics and getattr(self.variant_metrics[v.name], attribute) is not None
+            if v.name in self.variant_metrics
+            and (item := reading(self.variant_metrics[v.name], v, signal)) is not None
         ]
-        return max(values) if values else None
+        return max(found, key=lambda item: item.share) if found else None
+
+    @property
+    def unreadable_types(self) -> list[str]:
+        return unreadable_types(self.instance_variants)
 
     def hourly(self, instance_type: str | None) -> float | None:
         if instance_type is None:
@@ -262,6 +374,8 @@ def _pct(value: float | None) -> str:
 
 
 # ---- the ladder, in order ---------------------------------------------------------------------------
+# Exactly what park's code calls (actions.park, its snapshot, re-check and rollback): restore runs from the
+# CLI with the operator's credentials, so CreateEndpoint/CreateEndpointConfig/CreateModel/AddTags are not here.
 PARK_PERMISSIONS = (
     "sagemaker:DescribeEndpoint",
     "sagemaker:DescribeEndpointConfig",
@@ -269,8 +383,7 @@ PARK_PERMISSIONS = (
     "sagemaker:ListInferenceComponents",
     "sagemaker:ListTags",
     "sagemaker:DeleteEndpoint",
-    "sagemaker:CreateEndpoint",
-    "sagemaker:AddTags",
+    "cloudwatch:GetMetricData",  # the traffic re-check right before the change
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DeregisterScalableTarget",
     "application-autoscaling:RegisterScalableTarget",
@@ -396,12 +509,12 @@ def migrate_serverless(ctx: Context) -> Proposal | None:
         return None
     variant = variants[0] if variants else None
     spec = instance_specs().get(variant.instance_type or "") if variant else None
-    memory_max = ctx.peak("memory_max_percent")
+    memory_max = ctx.peak("memory")
     if spec is None or memory_max is None:
         blockers.append("memory in use unknown (no MemoryUtilization or instance spec)")
         used_mb = None
     else:
-        used_mb = memory_max / 100 * spec.memory_gib * 1024
+        used_mb = memory_max.share / 100 * spec.memory_gib * 1024
         if used_mb * SERVERLESS_MEMORY_HEADROOM > SERVERLESS_MAX_MEMORY_MB:
             return None  # does not fit the largest serverless size: not a candidate at all
     concurrency = traffic.peak_concurrency
@@ -525,19 +638,27 @@ def _smaller_sibling(spec: InstanceSpec) -> InstanceSpec | None:
     ),
 )
 def rightsize(ctx: Context) -> Proposal | None:
+    """Fewer instances, or the next size down, judged on shares of the instance (CPU / vCPUs, GPU / GPUs).
+
+    An instance type missing from the specs cannot be judged (the in-use verdict says "signal missing");
+    an accelerated instance without a GPU reading (GPU metrics missing, or a Neuron device, which
+    publishes none) is never rightsized on its CPU alone."""
     traffic = ctx.traffic
     variants = ctx.instance_variants
     if traffic.total == 0 or len(variants) != 1 or ctx.scanned.endpoint.inference_components:
         return None
     variant = variants[0]
-    cpu = ctx.peak("cpu_max_percent")
-    gpu = ctx.peak("gpu_max_percent")
-    memory = ctx.peak("memory_max_percent")
-    if cpu is None:
+    spec = instance_specs().get(variant.instance_type or "")
+    cpu = ctx.peak("cpu")
+    gpu = ctx.peak("gpu")
+    memory = ctx.peak("memory")
+    if spec is None or cpu is None or (spec.accelerated and gpu is None):
         return None
-    load = max(cpu, gpu or 0.0)
+    load = max(cpu.share, gpu.share if gpu else 0.0)
     if load >= LOW_UTILIZATION:
         return None
+    readings = "; ".join(item.describe() for item in (cpu, gpu) if item is not None)
+    window = f"daily maxima over {ctx.policy.lookback_days} days"
     price = ctx.hourly(variant.instance_type)
     count = variant.instance_count
     fewer = max(1, math.ceil(count * load / TARGET_PEAK_UTILIZATION))
@@ -548,35 +669,49 @@ def rightsize(ctx: Context) -> Proposal | None:
             savings=_round(savings),
             confidence="medium",
             reasons=[
-                f"peak utilisation {_pct(load)} on {count} instances (daily maxima over {ctx.policy.lookback_days} days); "
-                f"{fewer} instance(s) keep the peak near {count * load / fewer:.0f} %, under the {TARGET_PEAK_UTILIZATION:.0f} % target",
+                f"{readings} on each of {count} x {variant.instance_type} ({window}); "
+                f"{fewer} instance(s) keep the peak near {count * load / fewer:.0f} % of the instance, "
+                f"under the {TARGET_PEAK_UTILIZATION:.0f} % target",
                 "applied as a blue/green UpdateEndpoint with auto-rollback alarms",
             ],
-            evidence={"peak_utilization": round(load, 1), "instances_now": count, "instances_after": fewer},
+            evidence={
+                "peak_utilization": round(load, 1),
+                "peak_cpu_published": round(cpu.published, 1),
+                "vcpus": spec.vcpu,
+                "instances_now": count,
+                "instances_after": fewer,
+            },
         )
-    spec = instance_specs().get(variant.instance_type or "")
-    smaller = _smaller_sibling(spec) if spec else None
-    if spec is None or smaller is None:
+    smaller = _smaller_sibling(spec)
+    if smaller is None:
         return None
-    cpu_after = cpu * spec.vcpu / smaller.vcpu
-    memory_after = None if memory is None else memory * spec.memory_gib / smaller.memory_gib
+    # Same work on fewer vCPUs: the share grows by spec.vcpu / smaller.vcpu. The GPUs are the same model
+    # and count (a sibling keeps the accelerators), so the GPU share does not change.
+    cpu_after = cpu.share * spec.vcpu / smaller.vcpu
+    memory_after = None if memory is None else memory.share * spec.memory_gib / smaller.memory_gib
     if cpu_after > TARGET_PEAK_UTILIZATION or memory_after is None or memory_after > 80.0:
         return None
     new_price = ctx.hourly(smaller.instance_type)
     savings = None if price is None or new_price is None else (price - new_price) * count * HOURS_PER_MONTH
+    gpu_note = f"; GPU unchanged ({spec.accelerator})" if gpu is not None else ""
     return Proposal(
         target=f"{count} x {smaller.instance_type} (from {variant.instance_type})",
         savings=_round(savings),
         confidence="medium",
         reasons=[
-            f"peak CPU {_pct(cpu)} and memory {_pct(memory)} on {variant.instance_type}; on {smaller.instance_type} "
-            f"({smaller.vcpu} vCPU, {smaller.memory_gib:.0f} GiB) the peak would be about {cpu_after:.0f} % CPU "
-            f"and {memory_after:.0f} % memory, under the {TARGET_PEAK_UTILIZATION:.0f} % target",
+            f"{readings}; peak memory {_pct(memory.share if memory else None)} on {variant.instance_type} "
+            f"({spec.vcpu} vCPU, {spec.memory_gib:.0f} GiB; {window})",
+            f"on {smaller.instance_type} ({smaller.vcpu} vCPU, {smaller.memory_gib:.0f} GiB) the peak would be "
+            f"about {cpu_after:.0f} % CPU and {memory_after:.0f} % memory, under the "
+            f"{TARGET_PEAK_UTILIZATION:.0f} % target{gpu_note}",
             "to be confirmed by an Inference Recommender job before applying",
         ],
         evidence={
-            "peak_cpu": round(cpu, 1),
-            "peak_memory": None if memory is None else round(memory, 1),
+            "peak_cpu": round(cpu.share, 1),
+            "peak_cpu_published": round(cpu.published, 1),
+            "vcpus": spec.vcpu,
+            "peak_gpu": None if gpu is None else round(gpu.share, 1),
+            "peak_memory": None if memory is None else round(memory.share, 1),
             "cpu_after": round(cpu_after, 1),
         },
     )
@@ -752,9 +887,11 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
         return _finding(base, *blocked, price_note)
 
     traffic = ctx.traffic
+    in_use, missing, evidence = _utilisation_verdict(ctx)
     reasons = [
         f"in use: {traffic.total:.0f} invocations in {policy.lookback_days} days, traffic in "
-        f"{traffic.hours_with_traffic} of {traffic.expected_hours} hours, peak CPU {_pct(ctx.peak('cpu_max_percent'))}"
+        f"{traffic.hours_with_traffic} of {traffic.expected_hours} hours, {in_use}",
+        *missing,
     ]
     idle_variants = [m.variant_name for m in variant_metrics.values() if m.invocations_total == 0]
     if idle_variants and len(variant_metrics) > 1:
@@ -763,10 +900,53 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
         )
     return leave_alone(
         reasons,
+        blocked_by=["signal missing"] if ctx.unreadable_types else None,
         invocations=round(traffic.total),
         hours_with_traffic=traffic.hours_with_traffic,
         window_hours=traffic.expected_hours,
+        **evidence,
     )
+
+
+def _utilisation_verdict(ctx: Context) -> tuple[str, list[str], dict[str, float | int | str]]:
+    """The peaks an in-use endpoint reached, in its instance's terms ("peak CPU 96 % of 800 % = 12 % of
+    the instance"), and what could not be read that way (signal missing, never a guess)."""
+    cpu, gpu = ctx.peak("cpu"), ctx.peak("gpu")
+    parts = [item.describe() for item in (cpu, gpu) if item is not None]
+    evidence: dict[str, float | int | str] = {}
+    if cpu is not None:
+        evidence |= {"peak_cpu": round(cpu.share, 1), "peak_cpu_published": round(cpu.published, 1)}
+    if gpu is not None:
+        evidence |= {"peak_gpu": round(gpu.share, 1), "peak_gpu_published": round(gpu.published, 1)}
+    missing: list[str] = []
+    unknown = ctx.unreadable_types
+    if unknown:
+        published = [
+            value
+            for v in ctx.instance_variants
+            if v.name in ctx.variant_metrics
+            and (value := ctx.variant_metrics[v.name].cpu_max_percent) is not None
+        ]
+        if cpu is None and published:
+            parts.append(f"peak CPU {max(published):.0f} % summed over an unknown number of vCPUs")
+        missing.append(
+            f"signal missing: {', '.join(unknown)} not in the instance specs, so its utilisation cannot be read "
+            "as a share of the instance (CloudWatch sums CPU over vCPUs and GPU over GPUs); rightsizing and "
+            "consolidation not considered"
+        )
+    accelerated_blind = [
+        v.instance_type
+        for v in ctx.instance_variants
+        if is_accelerated(v.instance_type)
+        and v.instance_type in instance_specs()
+        and (v.name not in ctx.variant_metrics or reading(ctx.variant_metrics[v.name], v, "gpu") is None)
+    ]
+    if accelerated_blind:
+        missing.append(
+            f"no GPU utilisation for {', '.join(sorted(set(accelerated_blind)))} (not reported, or a Neuron "
+            "device, which publishes none): accelerator load unknown, so it is not rightsized on CPU alone"
+        )
+    return (", ".join(parts) if parts else "peak CPU unknown"), missing, evidence
 
 
 REPORT_ONLY_NOTE = (
@@ -808,6 +988,7 @@ def consolidate(findings: list[Finding], scanned: list[ScannedEndpoint], prices:
     with inference components. Reported, never applied: the move needs a migration plan per model."""
     by_name = {item.endpoint.name: item for item in scanned}
     groups: dict[tuple[str, str, str], list[Finding]] = {}
+    peaks: dict[str, Reading] = {}
     for finding in findings:
         item = by_name.get(finding.endpoint_name)
         # Candidates: endpoints left alone, or whose only idea was blocked (e.g. no arm64 image).
@@ -820,75 +1001,91 @@ def consolidate(findings: list[Finding], scanned: list[ScannedEndpoint], prices:
             continue
         if item.endpoint.inference_components or is_accelerated(variants[0].instance_type):
             continue
-        peaks = [
-            m.cpu_max_percent for m in item.metrics if m.scope == "variant" and m.cpu_max_percent is not None
-        ]
-        if not peaks or max(peaks) > CONSOLIDATE_MAX_PEAK or finding.current_monthly_cost_usd is None:
+        metrics = next(
+            (m for m in item.metrics if m.scope == "variant" and m.variant_name == variants[0].name), None
+        )
+        # A share of the instance, never the published sum; an unknown type cannot be judged.
+        peak = reading(metrics, variants[0], "cpu") if metrics is not None else None
+        if peak is None or peak.share > CONSOLIDATE_MAX_PEAK or finding.current_monthly_cost_usd is None:
             continue
         key = (finding.account_id, finding.region, variants[0].image)
         groups.setdefault(key, []).append(finding)
+        peaks[finding.endpoint_name] = peak
 
     replaced: dict[str, Finding] = {}
     for (_, region, image), members in groups.items():
         if len(members) < CONSOLIDATE_MIN_GROUP:
             continue
         specs = instance_specs()
-        usage_vcpu = 0.0
-        usage_memory_gib = 0.0
+        usage: list[tuple[float, float]] = []  # (vCPUs busy at peak, GiB in use) per endpoint
         host_type = None
         for finding in members:
             item = by_name[finding.endpoint_name]
-            variant = next(v for v in item.endpoint.variants if not v.is_serverless)
-            spec = specs.get(variant.instance_type or "")
-            metrics = next(m for m in item.metrics if m.scope == "variant")
-            if spec is None:
-                break
-            usage_vcpu += (metrics.cpu_max_percent or 0) / 100 * spec.vcpu
-            usage_memory_gib += (metrics.memory_max_percent or 100) / 100 * spec.memory_gib
+            peak = peaks[finding.endpoint_name]
+            spec = specs[peak.instance_type]  # a reading exists only for a type in the specs
+            metrics = next(m for m in item.metrics if m.scope == "variant" and m.variant_name == peak.variant)
+            # CPUUtilization is a sum over vCPUs: 96 % is 0.96 vCPU busy (= share x vCPUs / 100).
+            vcpus_busy = peak.share / 100 * spec.vcpu
+            usage.append((vcpus_busy, (metrics.memory_max_percent or 100) / 100 * spec.memory_gib))
             if host_type is None or spec.vcpu > specs[host_type].vcpu:
                 host_type = spec.instance_type
-        else:
-            if host_type is None:
-                continue
-            host = specs[host_type]
-            host_price = prices.hourly(region, host_type)
-            hosts = max(
-                1,
-                math.ceil(usage_vcpu / (host.vcpu * TARGET_PEAK_UTILIZATION / 100)),
-                math.ceil(usage_memory_gib / (host.memory_gib * 0.8)),
+        if host_type is None:
+            continue
+        host = specs[host_type]
+        host_price = prices.hourly(region, host_type)
+        hosts = _hosts_needed(usage, host)
+        current = sum(f.current_monthly_cost_usd or 0 for f in members)
+        if host_price is None or hosts is None:
+            continue
+        new_cost = hosts * host_price.usd_per_hour * HOURS_PER_MONTH
+        if current - new_cost < 0.01:  # costs are rounded to the cent: equal is no saving
+            continue
+        names = ", ".join(sorted(f.endpoint_name for f in members))
+        for finding in members:
+            share = (finding.current_monthly_cost_usd or 0) / current
+            replaced[finding.endpoint_name] = finding.model_copy(
+                update={
+                    "action": Action.CONSOLIDATE,
+                    "blocked_by": [],
+                    "target": f"one endpoint with inference components on {hosts} x {host_type} "
+                    f"shared by {len(members)} endpoints",
+                    "estimated_monthly_savings_usd": round((current - new_cost) * share, 2),
+                    "confidence": "low",
+                    "reasons": [
+                        f"{len(members)} single-instance endpoints serve image {image}, each with peak CPU at "
+                        f"most {CONSOLIDATE_MAX_PEAK:.0f} % of its instance: {names}",
+                        f"this one: {peaks[finding.endpoint_name].describe()}",
+                        f"together they cost {current:.2f} USD a month; {hosts} x {host_type} "
+                        f"({new_cost:.2f} USD) would carry their combined peak under {TARGET_PEAK_UTILIZATION:.0f} %",
+                        "report only: moving models onto inference components needs a migration plan per model",
+                    ],
+                    "evidence": {
+                        "group_size": len(members),
+                        "group_monthly_usd": round(current, 2),
+                        "hosts": hosts,
+                    },
+                }
             )
-            current = sum(f.current_monthly_cost_usd or 0 for f in members)
-            if host_price is None:
-                continue
-            new_cost = hosts * host_price.usd_per_hour * HOURS_PER_MONTH
-            if new_cost >= current:
-                continue
-            names = ", ".join(sorted(f.endpoint_name for f in members))
-            for finding in members:
-                share = (finding.current_monthly_cost_usd or 0) / current
-                replaced[finding.endpoint_name] = finding.model_copy(
-                    update={
-                        "action": Action.CONSOLIDATE,
-                        "blocked_by": [],
-                        "target": f"one endpoint with inference components on {hosts} x {host_type} "
-                        f"shared by {len(members)} endpoints",
-                        "estimated_monthly_savings_usd": round((current - new_cost) * share, 2),
-                        "confidence": "low",
-                        "reasons": [
-                            f"{len(members)} single-instance endpoints serve image {image} with peak CPU at most "
-                            f"{CONSOLIDATE_MAX_PEAK:.0f} %: {names}",
-                            f"together they cost {current:.2f} USD a month; {hosts} x {host_type} "
-                            f"({new_cost:.2f} USD) would carry their combined peak under {TARGET_PEAK_UTILIZATION:.0f} %",
-                            "report only: moving models onto inference components needs a migration plan per model",
-                        ],
-                        "evidence": {
-                            "group_size": len(members),
-                            "group_monthly_usd": round(current, 2),
-                            "hosts": hosts,
-                        },
-                    }
-                )
     return [replaced.get(finding.endpoint_name, finding) for finding in findings]
+
+
+def _hosts_needed(usage: list[tuple[float, float]], host: InstanceSpec) -> int | None:
+    """Hosts of type `host` that carry every endpoint's peak (vCPUs busy, GiB in use) under the targets,
+    packed first-fit decreasing: a model is never split across hosts. None when one alone does not fit."""
+    vcpu_cap = host.vcpu * TARGET_PEAK_UTILIZATION / 100
+    memory_cap = host.memory_gib * CONSOLIDATE_MEMORY_FILL
+    hosts: list[list[float]] = []
+    for vcpus, memory in sorted(usage, key=lambda item: (item[1], item[0]), reverse=True):
+        if vcpus > vcpu_cap or memory > memory_cap:
+            return None
+        for load in hosts:
+            if load[0] + vcpus <= vcpu_cap and load[1] + memory <= memory_cap:
+                load[0] += vcpus
+                load[1] += memory
+                break
+        else:
+            hosts.append([vcpus, memory])
+    return max(1, len(hosts))
 
 
 def rule_for(action: Action) -> Rule | None:

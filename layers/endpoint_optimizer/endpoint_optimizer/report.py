@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from endpoint_optimizer.models import Action, Finding, Plan, ScannedEndpoint, ScanSnapshot, VariantMetrics
+from endpoint_optimizer.ladder import SIGNAL_FIELDS, reading
+from endpoint_optimizer.models import (
+    Action,
+    Finding,
+    Plan,
+    ScannedEndpoint,
+    ScanSnapshot,
+    Variant,
+    VariantMetrics,
+)
 
 HOURS_PER_DAY = 24
 
@@ -270,7 +279,7 @@ def _card(
         f'<div class="meta">{_e(finding.account_id)} / {_e(finding.region)}{target}{variants}</div>'
         '<div class="body">'
         f"<div><ul>{reasons}</ul>{blockers}</div>"
-        f'<div class="util">{_utilisation(metrics)}</div>'
+        f'<div class="util">{_utilisation(metrics, scanned.endpoint.variants if scanned else ())}</div>'
         "</div>"
         f"{_strip(metrics, snapshot, lookback_days)}"
         "</article>"
@@ -358,35 +367,50 @@ def _shade(value: float, peak: float) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def _utilisation(metrics: list[VariantMetrics]) -> str:
+def _utilisation(metrics: list[VariantMetrics], variants: Iterable[Variant] = ()) -> str:
+    """One bar per reading, scaled to the instance: CloudWatch sums CPU over the vCPUs and GPU over the
+    GPUs, so a bar shows the share of the instance (published / units) and the label the published sum."""
     if not metrics:
         return '<p class="nodata">no utilisation metrics</p>'
+    by_name = {variant.name: variant for variant in variants}
     rows: list[str] = []
     for item in metrics:
         name = item.variant_name if len(metrics) > 1 else ""
         readings = (item.cpu_max_percent, item.cpu_avg_percent, item.memory_max_percent, item.gpu_max_percent)
         if all(reading is None for reading in readings):
-            rows.append(_bar_row(f"{name} utilisation".strip(), None, ""))
+            rows.append(_bar_row(f"{name} utilisation".strip(), item, None, "", ""))
             continue
+        variant = by_name.get(item.variant_name)
         rows += [
-            _bar_row(f"{name} CPU max".strip(), item.cpu_max_percent, "#1565c0"),
-            _bar_row(f"{name} CPU avg".strip(), item.cpu_avg_percent, "#64b5f6"),
-            _bar_row(f"{name} memory max".strip(), item.memory_max_percent, "#6a1b9a"),
+            _bar_row(f"{name} CPU max".strip(), item, variant, "cpu", "#1565c0"),
+            _bar_row(f"{name} CPU avg".strip(), item, variant, "cpu_avg", "#64b5f6"),
+            _bar_row(f"{name} memory max".strip(), item, variant, "memory", "#6a1b9a"),
         ]
         if item.gpu_max_percent is not None or item.gpu_memory_max_percent is not None:
-            rows.append(_bar_row(f"{name} GPU max".strip(), item.gpu_max_percent, "#e65100"))
+            rows.append(_bar_row(f"{name} GPU max".strip(), item, variant, "gpu", "#e65100"))
+        if item.gpu_memory_max_percent is not None:
+            rows.append(_bar_row(f"{name} GPU memory max".strip(), item, variant, "gpu_memory", "#ef6c00"))
     return "<table>" + "".join(rows) + "</table>"
 
 
-def _bar_row(label: str, percent: float | None, colour: str) -> str:
-    if percent is None:
+def _bar_row(label: str, item: VariantMetrics, variant: Variant | None, signal: str, colour: str) -> str:
+    published = getattr(item, SIGNAL_FIELDS[signal]) if signal else None
+    if published is None:
         return f'<tr><td class="name">{_e(label)}</td><td class="nodata" colspan="2">no data</td></tr>'
-    # CPUUtilization is summed over vCPUs and can exceed 100 %: the bar stops at 100, the number does not.
-    width = max(0.0, min(percent, 100.0))
+    found = reading(item, variant, signal) if variant is not None else None
+    if found is None:
+        # A sum over an unknown number of vCPUs/GPUs has no scale: the number, no bar.
+        return (
+            f'<tr><td class="name">{_e(label)} <span class="nodata">(summed; instance size unknown)</span></td>'
+            f'<td class="meter"><div class="bar"></div></td>'
+            f'<td class="val">{published:,.0f} %</td></tr>'
+        )
+    width = max(0.0, min(found.share, 100.0))
+    detail = f" ({found.published:,.0f} % of {found.scale:,.0f} %)" if found.summed else ""
     return (
-        f'<tr><td class="name">{_e(label)}</td>'
+        f'<tr><td class="name">{_e(label)}{_e(detail)}</td>'
         f'<td class="meter"><div class="bar"><span style="width:{width:.0f}%;background:{colour}"></span></div></td>'
-        f'<td class="val">{percent:,.0f} %</td></tr>'
+        f'<td class="val">{found.share:,.0f} %</td></tr>'
     )
 
 

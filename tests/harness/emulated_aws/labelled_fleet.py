@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from endpoint_optimizer.models import (
     Action,
@@ -72,6 +73,9 @@ class Labelled:
 
 @dataclass(frozen=True)
 class _Shape:
+    """A variant's load in the instance's own terms: `cpu` per vCPU and `gpu` per GPU (0-100, the share
+    of the instance), `memory` 0-100. `_metrics` publishes them as AWS does."""
+
     invocations: Callable[[int], float]  # hour index -> invocations that hour
     cpu: float
     memory: float
@@ -79,22 +83,39 @@ class _Shape:
     latency_us: float = 40_000.0
 
 
+# The hardware the fleets run on (vCPUs, NVIDIA GPUs; EC2 instance type specifications, ml.X = EC2 X),
+# written out here rather than read from the product's instance specs so that the labels cannot inherit
+# a mistake of the code they grade. ml.m4.xlarge is a real SageMaker type that the product's specs do
+# not list. The demo fleet (`emulated_aws.fleet`) publishes its metrics from this table too.
+HARDWARE: dict[str, tuple[int, int]] = {
+    "ml.m5.large": (2, 0), "ml.m5.xlarge": (4, 0), "ml.m5.2xlarge": (8, 0), "ml.m5.4xlarge": (16, 0),
+    "ml.c5.large": (2, 0), "ml.c5.xlarge": (4, 0), "ml.c5.2xlarge": (8, 0), "ml.c5.4xlarge": (16, 0),
+    "ml.r5.2xlarge": (8, 0), "ml.m4.xlarge": (4, 0),
+    "ml.c6g.large": (2, 0), "ml.c6g.xlarge": (4, 0), "ml.c7g.large": (2, 0), "ml.c7g.xlarge": (4, 0),
+    "ml.g4dn.xlarge": (4, 1), "ml.g4dn.2xlarge": (8, 1), "ml.g5.xlarge": (4, 1), "ml.g5.2xlarge": (8, 1),
+    "ml.g5.12xlarge": (48, 4), "ml.g6.xlarge": (4, 1),
+}  # fmt: skip
+
+
 def _window_start(now: datetime) -> datetime:
     return now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS)
 
 
 def _metrics(
-    variant: str, shape: _Shape, start: datetime, rng: random.Random, *, silent: bool = False
+    variant: Variant, shape: _Shape, start: datetime, rng: random.Random, *, silent: bool = False
 ) -> VariantMetrics:
+    """What the scanner reads for `variant`, with utilisation as `/aws/sagemaker/Endpoints` publishes it:
+    CPUUtilization summed over the vCPUs (0-100 x vCPUs), GPUUtilization over the GPUs, memory 0-100.
+    Serverless variants publish no utilisation."""
     by_hour = [(hour, value) for hour in range(HOURS) if (value := shape.invocations(hour)) > 0]
     total = sum(value for _, value in by_hour)
     if silent:
         return VariantMetrics(
-            variant_name=variant, window_start=start, window_hours=HOURS, window_days=LOOKBACK_DAYS
+            variant_name=variant.name, window_start=start, window_hours=HOURS, window_days=LOOKBACK_DAYS
         )
     jitter = rng.uniform(0.9, 1.0)
-    return VariantMetrics(
-        variant_name=variant,
+    traffic = VariantMetrics(
+        variant_name=variant.name,
         window_start=start,
         window_hours=HOURS,
         invocations_total=total,
@@ -102,13 +123,21 @@ def _metrics(
         invocation_datapoints=len(by_hour),
         invocations_by_hour=by_hour,
         window_days=LOOKBACK_DAYS,
-        cpu_days_reported=LOOKBACK_DAYS,
-        cpu_max_percent=round(shape.cpu * jitter, 1),
-        cpu_avg_percent=round(shape.cpu * jitter / 3, 1),
-        memory_max_percent=round(shape.memory * jitter, 1),
-        gpu_max_percent=None if shape.gpu is None else round(shape.gpu * jitter, 1),
         model_latency_avg_us=shape.latency_us if total else None,
-        datapoints=len(by_hour) + 3 * LOOKBACK_DAYS,
+        datapoints=len(by_hour),
+    )
+    if variant.is_serverless:
+        return traffic
+    vcpus, gpus = HARDWARE[variant.instance_type or ""]
+    return traffic.model_copy(
+        update={
+            "cpu_days_reported": LOOKBACK_DAYS,
+            "cpu_max_percent": round(shape.cpu * jitter * vcpus, 1),
+            "cpu_avg_percent": round(shape.cpu * jitter / 3 * vcpus, 1),
+            "memory_max_percent": round(shape.memory * jitter, 1),
+            "gpu_max_percent": None if shape.gpu is None or not gpus else round(shape.gpu * jitter * gpus, 1),
+            "datapoints": len(by_hour) + 3 * LOOKBACK_DAYS,
+        }
     )
 
 
@@ -160,6 +189,15 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
             name=name, instance_type=instance_type, instance_count=count, model_name=f"m-{name}", image=image
         )
 
+    def one(
+        name: str, variant: Variant, shape: _Shape, *, silent: bool = False, **flags: Any
+    ) -> ScannedEndpoint:
+        """A one-variant endpoint and its metrics, published as AWS publishes them for its hardware."""
+        return ScannedEndpoint(
+            endpoint=_endpoint(name, now, [variant], **flags),
+            metrics=[_metrics(variant, shape, start, rng, silent=silent)],
+        )
+
     for i in range(copies):
         idle = _Shape(invocations=lambda h: 0.0, cpu=rng.uniform(0.5, 3), memory=rng.uniform(10, 30))
         busy = _Shape(
@@ -175,22 +213,11 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
 
         # ---- need a fix ------------------------------------------------------------------------
         cpu_type = rng.choice(["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.c5.2xlarge"])
-        add(
-            "idle-cpu",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"idle-cpu-{i}", now, [v(instance_type=cpu_type)]),
-                metrics=[_metrics("AllTraffic", idle, start, rng)],
-            ),
-            {Action.PARK},
-            True,
-        )
+        add("idle-cpu", one(f"idle-cpu-{i}", v(instance_type=cpu_type), idle), {Action.PARK}, True)
         gpu_type = rng.choice(["ml.g4dn.xlarge", "ml.g5.xlarge", "ml.g5.2xlarge"])
         add(
             "idle-gpu",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"idle-gpu-{i}", now, [v(instance_type=gpu_type)]),
-                metrics=[_metrics("AllTraffic", _Shape(lambda h: 0.0, 1.0, 20.0, gpu=0.0), start, rng)],
-            ),
+            one(f"idle-gpu-{i}", v(instance_type=gpu_type), _Shape(lambda h: 0.0, 1.0, 20.0, gpu=0.0)),
             {Action.PARK},
             True,
         )
@@ -206,34 +233,24 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
         )
         add(
             "idle-inference-components",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"idle-ic-{i}", now, [v(instance_type="ml.g5.2xlarge")], inference_components=[component]
-                ),
-                metrics=[_metrics("AllTraffic", _Shape(lambda h: 0.0, 2.0, 30.0, gpu=0.0), start, rng)],
+            one(
+                f"idle-ic-{i}",
+                v(instance_type="ml.g5.2xlarge"),
+                _Shape(lambda h: 0.0, 2.0, 30.0, gpu=0.0),
+                inference_components=[component],
             ),
             {Action.SCALE_TO_ZERO},
             True,
         )
         add(
             "async-sporadic",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"async-batch-{i}", now, [v(instance_type="ml.m5.xlarge")], async_inference=True
-                ),
-                metrics=[_metrics("AllTraffic", sporadic, start, rng)],
-            ),
+            one(f"async-batch-{i}", v(instance_type="ml.m5.xlarge"), sporadic, async_inference=True),
             {Action.SCALE_TO_ZERO},
             True,
         )
         add(
             "sporadic-cpu",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"sporadic-cpu-{i}", now, [v(instance_type=rng.choice(["ml.m5.large", "ml.c5.xlarge"]))]
-                ),
-                metrics=[_metrics("AllTraffic", sporadic, start, rng)],
-            ),
+            one(f"sporadic-cpu-{i}", v(instance_type=rng.choice(["ml.m5.large", "ml.c5.xlarge"])), sporadic),
             {Action.MIGRATE_SERVERLESS},
             True,
         )
@@ -244,11 +261,10 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
         )
         add(
             "business-hours",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"business-hours-{i}", now, [v(instance_type="ml.c5.xlarge", count=rng.choice([2, 3, 4]))]
-                ),
-                metrics=[_metrics("AllTraffic", business, start, rng)],
+            one(
+                f"business-hours-{i}",
+                v(instance_type="ml.c5.xlarge", count=rng.choice([2, 3, 4])),
+                business,
             ),
             {Action.SCHEDULE, Action.RIGHTSIZE},
             True,
@@ -256,36 +272,62 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
         steady_low = _Shape(invocations=lambda h: 80.0, cpu=rng.uniform(6, 14), memory=rng.uniform(20, 35))
         add(
             "oversized-count",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"oversized-count-{i}", now, [v(instance_type="ml.c5.xlarge", count=4)]),
-                metrics=[_metrics("AllTraffic", steady_low, start, rng)],
-            ),
+            one(f"oversized-count-{i}", v(instance_type="ml.c5.xlarge", count=4), steady_low),
             {Action.RIGHTSIZE},
             True,
         )
         add(
             "oversized-size",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"oversized-size-{i}",
-                    now,
-                    [v(instance_type=rng.choice(["ml.c5.2xlarge", "ml.m5.2xlarge"]))],
-                ),
-                metrics=[_metrics("AllTraffic", steady_low, start, rng)],
+            one(
+                f"oversized-size-{i}",
+                v(instance_type=rng.choice(["ml.c5.2xlarge", "ml.m5.2xlarge"])),
+                steady_low,
             ),
             {Action.RIGHTSIZE, Action.MIGRATE_GRAVITON},
+            True,
+        )
+        # Issue 7's must-show cases, metrics as sums: an ml.g5.2xlarge (8 vCPU, 1 GPU) at 12 % per core
+        # publishes CPUUtilization ~96 and is 12 % used; a 16-vCPU endpoint at 30 % per core publishes ~480.
+        add(
+            "gpu-oversized-size",
+            one(
+                f"gpu-oversized-{i}",
+                v(instance_type="ml.g5.2xlarge"),
+                _Shape(lambda h: 60.0, cpu=12.0, memory=rng.uniform(20, 35), gpu=5.0),
+            ),
+            {Action.RIGHTSIZE},
+            True,
+        )
+        add(
+            "cpu16-moderate",
+            one(
+                f"cpu16-moderate-{i}",
+                v(instance_type="ml.c5.4xlarge"),
+                _Shape(lambda h: 150.0, cpu=30.0, memory=rng.uniform(15, 35)),
+            ),
+            {Action.RIGHTSIZE},
+            True,
+        )
+        # Four A10G GPUs per instance at ~10 % each (GPUUtilization ~40 of 400) on two instances: one does.
+        add(
+            "multi-gpu-oversized-count",
+            one(
+                f"multi-gpu-count-{i}",
+                v(instance_type="ml.g5.12xlarge", count=2),
+                _Shape(
+                    lambda h: 400.0, cpu=rng.uniform(3, 6), memory=rng.uniform(20, 35), gpu=rng.uniform(8, 14)
+                ),
+            ),
+            {Action.RIGHTSIZE},
             True,
         )
         steady_mid = _Shape(invocations=lambda h: 200.0, cpu=rng.uniform(40, 55), memory=rng.uniform(30, 50))
         add(
             "x86-with-arm64-image",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"graviton-ready-{i}",
-                    now,
-                    [v(instance_type=rng.choice(["ml.c5.xlarge", "ml.c5.2xlarge"]), image=GRAVITON_IMAGE)],
-                ),
-                metrics=[_metrics("AllTraffic", steady_mid, start, rng)],
+            one(
+                f"graviton-ready-{i}",
+                v(instance_type=rng.choice(["ml.c5.xlarge", "ml.c5.2xlarge"]), image=GRAVITON_IMAGE),
+                steady_mid,
             ),
             {Action.MIGRATE_GRAVITON},
             True,
@@ -296,12 +338,7 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
             )
             add(
                 "consolidate-group",
-                ScannedEndpoint(
-                    endpoint=_endpoint(
-                        f"small-sklearn-{i}", now, [v(instance_type="ml.m5.large", image=SHARED_IMAGE)]
-                    ),
-                    metrics=[_metrics("AllTraffic", small, start, rng)],
-                ),
+                one(f"small-sklearn-{i}", v(instance_type="ml.m5.large", image=SHARED_IMAGE), small),
                 {Action.CONSOLIDATE, Action.RIGHTSIZE},
                 True,
             )
@@ -310,127 +347,110 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
         # x86 endpoints whose image has no known arm64 build may carry a *blocked* migrate_graviton
         # finding ("needs an arm64 image"): advice that says what it would take, not an action.
         x86_advice = {Action.NONE, Action.MIGRATE_GRAVITON}
-        add(
-            "busy",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"busy-{i}", now, [v(instance_type=cpu_type, count=2)]),
-                metrics=[_metrics("AllTraffic", busy, start, rng)],
-            ),
-            x86_advice,
-            False,
-        )
+        add("busy", one(f"busy-{i}", v(instance_type=cpu_type, count=2), busy), x86_advice, False)
         add(
             "x86-unknown-image",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"x86-unknown-image-{i}", now, [v(instance_type="ml.c5.xlarge")]),
-                metrics=[_metrics("AllTraffic", steady_mid, start, rng)],
-            ),
+            one(f"x86-unknown-image-{i}", v(instance_type="ml.c5.xlarge"), steady_mid),
             x86_advice,
             False,
         )
         add(
             "trap-sporadic-gpu",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"trap-sporadic-gpu-{i}", now, [v(instance_type=gpu_type)]),
-                metrics=[
-                    _metrics("AllTraffic", _Shape(sporadic.invocations, 3.0, 20.0, gpu=30.0), start, rng)
-                ],
+            one(
+                f"trap-sporadic-gpu-{i}",
+                v(instance_type=gpu_type),
+                _Shape(sporadic.invocations, 3.0, 20.0, gpu=30.0),
             ),
             {Action.NONE, Action.RIGHTSIZE},
             False,
         )
+        # Busy GPUs (60 % each, GPUUtilization ~240 of 400) behind idle-looking CPUs (4 % of 48 vCPUs):
+        # the GPU share, not the CPU, says how loaded the instance is.
+        add(
+            "trap-multi-gpu-busy",
+            one(
+                f"trap-multi-gpu-busy-{i}",
+                v(instance_type="ml.g5.12xlarge", count=2),
+                _Shape(
+                    lambda h: 900.0,
+                    cpu=rng.uniform(3, 6),
+                    memory=rng.uniform(30, 50),
+                    gpu=rng.uniform(50, 70),
+                ),
+            ),
+            set(none),
+            False,
+        )
+        # An instance type the specs do not list: its CPU sum (~20) cannot be read as a share of the
+        # instance, so nothing is proposed on a guess.
+        add(
+            "trap-unknown-instance-type",
+            one(
+                f"trap-unknown-type-{i}",
+                v(instance_type="ml.m4.xlarge", count=2),
+                _Shape(lambda h: 100.0, cpu=rng.uniform(4, 5), memory=rng.uniform(20, 30)),
+            ),
+            set(none),
+            False,
+        )
         add(
             "trap-sporadic-40gb-model",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"trap-big-model-{i}",
-                    now,
-                    [v(instance_type=rng.choice(["ml.r5.2xlarge", "ml.m5.4xlarge"]))],
-                ),
-                metrics=[
-                    _metrics("AllTraffic", _Shape(sporadic.invocations, 4.0, rng.uniform(65, 80)), start, rng)
-                ],
+            one(
+                f"trap-big-model-{i}",
+                v(instance_type=rng.choice(["ml.r5.2xlarge", "ml.m5.4xlarge"])),
+                _Shape(sporadic.invocations, 4.0, rng.uniform(65, 80)),
             ),
             x86_advice,
             False,
         )
         add(
             "trap-new-idle",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"trap-new-idle-{i}", now, [v()], age_days=rng.uniform(0.5, 6.5)),
-                metrics=[_metrics("AllTraffic", idle, start, rng)],
-            ),
+            one(f"trap-new-idle-{i}", v(), idle, age_days=rng.uniform(0.5, 6.5)),
             set(none),
             False,
         )
         add(
             "trap-opted-out-idle",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"trap-opted-out-{i}", now, [v()], tags={SKIP_TAG: rng.choice(["true", "True", "TRUE"])}
-                ),
-                metrics=[_metrics("AllTraffic", idle, start, rng)],
-            ),
+            one(f"trap-opted-out-{i}", v(), idle, tags={SKIP_TAG: rng.choice(["true", "True", "TRUE"])}),
             set(none),
             False,
         )
         add(
             "trap-recently-changed-idle",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"trap-changed-{i}", now, [v()], changed_days=rng.uniform(0.5, 6)),
-                metrics=[_metrics("AllTraffic", idle, start, rng)],
-            ),
+            one(f"trap-changed-{i}", v(), idle, changed_days=rng.uniform(0.5, 6)),
             set(none),
             False,
         )
+        champion, challenger = v("champion"), v("challenger")
         add(
             "trap-multi-variant-one-idle",
             ScannedEndpoint(
-                endpoint=_endpoint(f"trap-ab-test-{i}", now, [v("champion"), v("challenger")]),
-                metrics=[_metrics("champion", busy, start, rng), _metrics("challenger", idle, start, rng)],
+                endpoint=_endpoint(f"trap-ab-test-{i}", now, [champion, challenger]),
+                metrics=[_metrics(champion, busy, start, rng), _metrics(challenger, idle, start, rng)],
             ),
             set(none),
             False,
         )
-        add(
-            "trap-no-metrics",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"trap-no-metrics-{i}", now, [v()]),
-                metrics=[_metrics("AllTraffic", idle, start, rng, silent=True)],
-            ),
-            set(none),
-            False,
-        )
+        add("trap-no-metrics", one(f"trap-no-metrics-{i}", v(), idle, silent=True), set(none), False)
         add(
             "trap-not-in-service",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"trap-updating-{i}", now, [v()], status=rng.choice(["Updating", "Failed", "Creating"])
-                ),
-                metrics=[_metrics("AllTraffic", idle, start, rng)],
-            ),
+            one(f"trap-updating-{i}", v(), idle, status=rng.choice(["Updating", "Failed", "Creating"])),
             set(none),
             False,
         )
         add(
             "serverless-already",
-            ScannedEndpoint(
-                endpoint=_endpoint(
-                    f"serverless-{i}",
-                    now,
-                    [Variant(name="AllTraffic", serverless_memory_mb=2048, model_name="m")],
-                ),
-                metrics=[_metrics("AllTraffic", sporadic, start, rng)],
+            one(
+                f"serverless-{i}",
+                Variant(name="AllTraffic", serverless_memory_mb=2048, model_name="m"),
+                sporadic,
             ),
             set(none),
             False,
         )
         add(
             "trap-sporadic-with-data-capture",
-            ScannedEndpoint(
-                endpoint=_endpoint(f"trap-data-capture-{i}", now, [v()], data_capture=True),
-                metrics=[_metrics("AllTraffic", sporadic, start, rng)],
-            ),
+            one(f"trap-data-capture-{i}", v(), sporadic, data_capture=True),
             {Action.NONE, Action.MIGRATE_SERVERLESS},
             False,
         )
