@@ -1,7 +1,8 @@
 """Slack interactions: verify the signature, authorise the user, decide the approval once, resume the workflow.
 
 Answers Slack within its 3-second limit: one DynamoDB read, one conditional write, one Step Functions
-call, and a best-effort card update with a 2-second timeout.
+call (its own client: connect 1 s, read 2 s, 2 attempts), and a best-effort card update with a 2-second
+timeout. A request that cannot be verified, however malformed, is a 401 and changes nothing.
 """
 
 from datetime import UTC, datetime
@@ -12,11 +13,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
-from slack_sdk.signature import SignatureVerifier
 
 from endpoint_optimizer import slack
 from endpoint_optimizer.approvals import handle_click, parse_interaction
-from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.aws import Clients, slack_answer_stepfunctions_client
 from endpoint_optimizer.ledger import StateTable
 from endpoint_optimizer.observability import logger, metrics, tracer
 from endpoint_optimizer.settings import SlackInteractionsSettings
@@ -24,6 +24,8 @@ from endpoint_optimizer.settings import SlackInteractionsSettings
 settings = SlackInteractionsSettings.from_env()
 clients = Clients()
 table = StateTable(clients.dynamodb, settings.table_name)
+# Not clients.stepfunctions: the shared configuration waits up to 30 s and tries 10 times.
+stepfunctions = slack_answer_stepfunctions_client()
 app = APIGatewayHttpResolver()
 
 
@@ -33,11 +35,20 @@ def _answer(status: HTTPStatus, message: str) -> Response[Any]:
 
 @app.post("/slack/interactions")
 def slack_interaction() -> Response[Any]:
-    body = app.current_event.decoded_body or ""
+    event = app.current_event
     signing_secret = parameters.get_secret(settings.slack_signing_secret_arn, max_age=300)
-    # slack-sdk checks the HMAC and refuses timestamps more than 5 minutes off (replays).
-    if not SignatureVerifier(signing_secret).is_valid_request(body, dict(app.current_event.headers)):
+    try:
+        # slack-sdk checks the HMAC and refuses timestamps more than 5 minutes off (replays).
+        body = slack.verified_body(
+            signing_secret,
+            body=event.get("body"),
+            is_base64_encoded=bool(event.get("isBase64Encoded")),
+            headers=event.get("headers"),
+            now=datetime.now(UTC),
+        )
+    except slack.UnverifiedRequest as refusal:
         metrics.add_metric(name="SlackClicks401", unit="Count", value=1)
+        logger.warning("refused an unverified Slack request", extra={"reason": str(refusal)})
         return _answer(HTTPStatus.UNAUTHORIZED, "invalid Slack signature or stale timestamp")
     try:
         interaction = parse_interaction(body)
@@ -46,7 +57,7 @@ def slack_interaction() -> Response[Any]:
 
     outcome = handle_click(
         table,
-        clients.stepfunctions,
+        stepfunctions,
         interaction,
         approver_ids=settings.slack_approver_ids,
         now=datetime.now(UTC),

@@ -7,6 +7,7 @@ least-privilege IAM and bounded, retried workflow states. No AWS, no network.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import re
@@ -36,7 +37,7 @@ LAMBDA_SERVICE_ERRORS = (
 STATE_NAME_VERBS = frozenset(
     {
         "Act", "Analyze", "Apply", "Ask", "Check", "Choose", "Collect", "Create", "Decide", "Delete",
-        "Describe", "Fail", "Find", "Load", "Mark", "Notify", "Park", "Pick", "Poll", "Prepare", "Process",
+        "Describe", "Fail", "Find", "Finish", "Load", "Mark", "Notify", "Park", "Pick", "Poll", "Prepare", "Process",
         "Recommend", "Record", "Report", "Request", "Restore", "Resume", "Roll", "Run", "Save", "Scale",
         "Scan", "Send", "Skip", "Snapshot", "Start", "Store", "Succeed", "Summarize", "Update", "Verify",
         "Wait",
@@ -121,6 +122,7 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "ARTIFACT_BUCKET": ref("ArtifactBucket"),
             "HOME_ACCOUNT_ID": ref("AWS::AccountId"),
             "TABLE_NAME": ref("StateTable"),
+            "REJECTION_COOLDOWN_DAYS": ref("RejectionCooldownDays"),
         },
     ),
     "NotifyFunction": (
@@ -141,7 +143,7 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "ApplyFunction": (
         "functions/apply",
-        {"TABLE_NAME": ref("StateTable"), "SKIP_TAG_KEY": ref("SkipTagKey")},
+        {"TABLE_NAME": ref("StateTable"), "SKIP_TAG_KEY": ref("SkipTagKey"), "MODE": ref("Mode")},
     ),
 }
 
@@ -161,6 +163,8 @@ EXPECTED_PARAMETERS = {
     "MemberExternalId": ("String", ""),
     "MaxMonthlyChangeUSD": ("Number", "5000"),
     "PriceDiscountPercent": ("Number", "0"),
+    "RejectionCooldownDays": ("Number", "14"),
+    "LogRetentionDays": ("Number", "90"),
 }
 
 
@@ -412,6 +416,17 @@ def test_slack_interactions_can_resume_only_the_optimize_state_machine() -> None
     assert resume[0]["Resource"] == {"Fn::Sub": state_machine_arn + machine_name}
 
 
+def test_request_approval_can_end_its_own_wait_and_nothing_else_in_step_functions() -> None:
+    """A card skipped because another approval is open ends its wait with SendTaskFailure, only on the
+    optimize workflow (approvals.request_approval)."""
+    statements = inline_statements(resources_of_type(FUNCTION_TYPE)["RequestApprovalFunction"])
+    states = [s for s in statements if any(a.startswith("states:") for a in as_list(s["Action"]))]
+    machine_name = template_state_machines()["OptimizeStateMachine"]["Properties"]["Name"]["Fn::Sub"]
+    assert [as_list(s["Action"]) for s in states] == [["states:SendTaskFailure"]]
+    state_machine_arn = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+    assert states[0]["Resource"] == {"Fn::Sub": state_machine_arn + machine_name}
+
+
 def bucket_object_arns(statement: dict[str, Any]) -> list[str]:
     """`${ArtifactBucket.Arn}/<prefix>*` resources of a statement, as their `<prefix>*` part."""
     resources = as_list(statement.get("Resource"))
@@ -452,8 +467,9 @@ def test_each_function_reaches_only_its_own_prefix_of_the_artifact_bucket() -> N
 def test_the_analyze_function_reads_prices_and_otherwise_only_touches_its_bucket_and_price_cache() -> None:
     """GIVEN the analyze function (computation over snapshots, plans written to S3, live prices)
     WHEN its policies are read
-    THEN it may read prices, get/put the price cache item in the state table, and S3 objects of the
-    artifact bucket; nothing else.
+    THEN it may read prices, get/put the price cache item and batch-read approval locks and rejections in
+    the state table (which items: see the key plan test below), and S3 objects of the artifact bucket;
+    nothing else.
     """
     statements = inline_statements(resources_of_type(FUNCTION_TYPE)["AnalyzeFunction"])
 
@@ -466,7 +482,7 @@ def test_the_analyze_function_reads_prices_and_otherwise_only_touches_its_bucket
         elif services == {"pricing"}:
             assert actions == {"pricing:GetProducts"}
         else:
-            assert actions == {"dynamodb:GetItem", "dynamodb:PutItem"}
+            assert actions <= {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchGetItem"}
             assert statement["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
 
 
@@ -794,3 +810,392 @@ def test_the_apply_function_is_granted_exactly_what_the_applied_rungs_declare() 
     }
 
     assert granted == declared
+
+
+# ------------------------------------------------------------------- least privilege (issue 7, point 7)
+
+
+def test_the_apply_function_holds_no_endpoint_create_or_tag_permission() -> None:
+    """GIVEN the apply function, which parks (restore runs from the CLI with the operator's credentials)
+    WHEN its Allow statements are read
+    THEN it may not create endpoints, configs or models, nor tag anything.
+    """
+    granted = {
+        str(action)
+        for statement in inline_statements(resources_of_type(FUNCTION_TYPE)["ApplyFunction"])
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+    }
+
+    assert granted, "no Allow statements: is the template loaded?"
+    assert {a for a in granted if a.startswith(("sagemaker:Create", "sagemaker:AddTags"))} == set()
+
+
+def test_application_autoscaling_writes_are_allowed_only_in_the_sagemaker_namespace() -> None:
+    """GIVEN every Allow statement of every function and state machine
+    WHEN its Application Auto Scaling actions other than reads are found
+    THEN each such statement carries StringEquals application-autoscaling:service-namespace = sagemaker (so
+    ECS, DynamoDB, Aurora... scaling stays out of reach), and the apply function has such writes (the
+    check is not vacuous).
+    """
+    writers = [
+        (owner, statement)
+        for owner, statement in all_inline_statements()
+        if statement["Effect"] == "Allow"
+        and any(
+            str(a).startswith("application-autoscaling:")
+            and not str(a).removeprefix("application-autoscaling:").startswith("Describe")
+            for a in as_list(statement["Action"])
+        )
+    ]
+
+    assert {owner for owner, _ in writers} == {"ApplyFunction"}
+    for owner, statement in writers:
+        condition = statement.get("Condition", {})
+        assert condition == {"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}}, (
+            owner,
+            statement.get("Sid"),
+        )
+
+
+# What each function reaches in the state table, by partition-key prefix (the key plan of issue 7):
+# DynamoDB action -> prefixes. A change here is a change of who may touch what: make it on purpose.
+ITEM_ACTIONS = frozenset(
+    {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+    }
+)
+READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+STATE_TABLE_KEY_PLAN: dict[str, dict[str, set[str]]] = {
+    "TargetsFunction": {},
+    "NotifyFunction": {},
+    "ScanFunction": {"SCANCACHE#": {"dynamodb:Query", "dynamodb:BatchWriteItem"}},
+    "AnalyzeFunction": {
+        "PRICECACHE#": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "LOCK#": {"dynamodb:BatchGetItem"},
+        "REJECTION#": {"dynamodb:BatchGetItem"},
+    },
+    "RequestApprovalFunction": {
+        "APPROVAL#": {"dynamodb:PutItem"},
+        "LOCK#": {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+    },
+    "SlackInteractionsFunction": {
+        "APPROVAL#": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "LOCK#": {"dynamodb:DeleteItem"},
+        "REJECTION#": {"dynamodb:PutItem"},
+    },
+    "ApplyFunction": {
+        "APPROVAL#": {"dynamodb:GetItem"},
+        "LOCK#": {"dynamodb:DeleteItem"},
+        "SNAPSHOT#": READ_WRITE,
+        "LEDGER#": READ_WRITE,
+        "INTENT#": READ_WRITE,
+        # Powertools idempotency records: exactly this partition (static_pk_value, functions/apply/app.py).
+        "IDEMPOTENCY#apply": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
+    },
+}
+
+
+def table_statements(function: str) -> list[dict[str, Any]]:
+    """A function's Allow statements on the state table."""
+    return [
+        s
+        for s in inline_statements(resources_of_type(FUNCTION_TYPE)[function])
+        if s["Effect"] == "Allow" and any(str(a).startswith("dynamodb:") for a in as_list(s["Action"]))
+    ]
+
+
+def leading_keys(statement: dict[str, Any]) -> list[str]:
+    patterns = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+    return [str(p) for p in as_list(patterns)] if patterns else []
+
+
+def may(function: str, action: str, partition_key: str) -> bool:
+    """Whether `function`'s policy allows `action` on the state-table item whose pk is `partition_key`
+    (IAM's StringLike: `*` matches any run of characters)."""
+    return any(
+        action in as_list(statement["Action"])
+        and any(fnmatch.fnmatchcase(partition_key, pattern) for pattern in leading_keys(statement))
+        for statement in table_statements(function)
+    )
+
+
+def test_every_state_table_permission_is_limited_to_item_prefixes_by_leading_keys() -> None:
+    """GIVEN every Allow statement with a DynamoDB action
+    WHEN its resource, actions and condition are read
+    THEN it is on the state table, uses only item actions that name their partition key (no Scan, which
+    has none and so would pass a ForAllValues condition unchecked), and carries
+    ForAllValues:StringLike dynamodb:LeadingKeys with prefix patterns only.
+    """
+    statements = [(name, s) for name in EXPECTED_FUNCTIONS for s in table_statements(name)]
+
+    assert statements, "no DynamoDB statements found: is the template loaded?"
+    for name, statement in statements:
+        where = (name, statement.get("Sid"))
+        assert statement["Resource"] == get_att_arn("StateTable"), where
+        assert set(as_list(statement["Action"])) <= ITEM_ACTIONS, where
+        assert set(statement.get("Condition", {})) == {"ForAllValues:StringLike"}, where
+        patterns = leading_keys(statement)
+        assert patterns, where
+        assert all(re.fullmatch(r"[A-Z]+#(\*|[a-z]+)", p) for p in patterns), (where, patterns)
+    state_machine_ddb = [
+        s
+        for s in inline_statements(template_state_machines()["OptimizeStateMachine"])
+        if any(str(a).startswith("dynamodb:") for a in as_list(s["Action"]))
+    ]
+    assert state_machine_ddb == []
+
+
+@pytest.mark.parametrize("function", sorted(STATE_TABLE_KEY_PLAN))
+def test_each_function_reaches_exactly_its_items_of_the_state_table(function: str) -> None:
+    """GIVEN a function and the agreed key plan of the state table
+    WHEN its DynamoDB grants are read as (key prefix -> actions)
+    THEN they are exactly the plan's: no prefix or action more, none less.
+    """
+    granted: dict[str, set[str]] = {}
+    for statement in table_statements(function):
+        for pattern in leading_keys(statement):
+            granted.setdefault(pattern.removesuffix("*"), set()).update(
+                map(str, as_list(statement["Action"]))
+            )
+
+    assert granted == STATE_TABLE_KEY_PLAN[function]
+
+
+def test_the_internet_facing_slack_function_cannot_touch_the_way_back() -> None:
+    """GIVEN the Slack interactions function, reachable from the internet
+    WHEN what it may do in the state table is asked item by item
+    THEN it may decide an approval, release a lock and record a rejection, and may not read, write or
+    delete a snapshot, a ledger entry, an intent or another function's records.
+    """
+    fn = "SlackInteractionsFunction"
+
+    assert may(fn, "dynamodb:UpdateItem", "APPROVAL#a1b2c3")
+    assert may(fn, "dynamodb:DeleteItem", "LOCK#111122223333#eu-west-1#idle")
+    assert may(fn, "dynamodb:PutItem", "REJECTION#111122223333#eu-west-1#idle")
+    for pk in (
+        "SNAPSHOT#idle",
+        "LEDGER#idle",
+        "INTENT#idle",
+        "IDEMPOTENCY#apply",
+        "PRICECACHE#x",
+        "SCANCACHE#x",
+    ):
+        for action in sorted(ITEM_ACTIONS):
+            assert not may(fn, action, pk), (action, pk)
+    assert not may(fn, "dynamodb:PutItem", "APPROVAL#a1b2c3")  # approvals are created by request_approval
+    assert not may(fn, "dynamodb:DeleteItem", "APPROVAL#a1b2c3")
+
+
+def test_only_the_apply_function_writes_the_way_back_and_it_never_deletes_it() -> None:
+    """GIVEN every function
+    WHEN it is asked whether it may write or delete snapshots and ledger entries
+    THEN only apply may write them, and nobody may delete them (DynamoDB TTL retires them).
+    """
+    for function in EXPECTED_FUNCTIONS:
+        for pk in ("SNAPSHOT#idle", "LEDGER#idle"):
+            assert may(function, "dynamodb:PutItem", pk) == (function == "ApplyFunction"), (function, pk)
+            assert not may(function, "dynamodb:DeleteItem", pk), (function, pk)
+            assert not may(function, "dynamodb:BatchWriteItem", pk), (function, pk)
+
+
+def test_the_apply_idempotency_records_live_under_the_partition_key_the_role_allows() -> None:
+    """GIVEN the apply handler's Powertools persistence layer (read from its source, no import: the module
+    reads its settings at import)
+    WHEN its static partition key is compared with the apply role's LeadingKeys
+    THEN the role allows exactly that partition, and the handler sets it (Powertools' default
+    "idempotency#<function name>" would be refused).
+    """
+    source = (ROOT / "functions" / "apply" / "app.py").read_text(encoding="utf-8")
+    (static_pk,) = re.findall(r'static_pk_value="([^"]+)"', source)
+
+    assert may("ApplyFunction", "dynamodb:PutItem", static_pk)
+    assert may("ApplyFunction", "dynamodb:DeleteItem", static_pk)
+    assert not may("ApplyFunction", "dynamodb:PutItem", "idempotency#stack-ApplyFunction-ABC123")
+
+
+# ----------------------------------------------------------------------------------- logs expire
+
+
+def log_groups() -> dict[str, dict[str, Any]]:
+    return resources_of_type("AWS::Logs::LogGroup")
+
+
+# CloudWatch Logs' RetentionInDays values (AWS::Logs::LogGroup resource schema, cfn-lint 1.58.0, read 2026-12-01).
+RETENTION_DAYS = [
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+]
+
+
+def test_log_retention_is_a_parameter_of_the_values_cloudwatch_logs_accepts() -> None:
+    """GIVEN the LogRetentionDays parameter
+    WHEN its constraints are read
+    THEN it defaults to 90 days and allows exactly CloudWatch Logs' retention values.
+    """
+    parameter = load_template()["Parameters"]["LogRetentionDays"]
+
+    assert (parameter["Type"], str(parameter["Default"])) == ("Number", "90")
+    assert [int(v) for v in parameter["AllowedValues"]] == RETENTION_DAYS
+
+
+def test_every_log_group_expires_after_log_retention_days() -> None:
+    """GIVEN every log group of the template
+    WHEN its retention is read
+    THEN it is the LogRetentionDays parameter (a group without one keeps logs forever).
+    """
+    groups = log_groups()
+
+    assert len(groups) >= len(EXPECTED_FUNCTIONS) + 2  # the functions', the workflow's, the API's
+    for name, group in groups.items():
+        assert group["Properties"].get("RetentionInDays") == ref("LogRetentionDays"), name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FUNCTIONS))
+def test_every_function_logs_to_its_own_log_group_of_this_template(name: str) -> None:
+    """GIVEN a function
+    WHEN its LoggingConfig is read
+    THEN it names a log group of this template (so Lambda's default group, which never expires, is not
+    created), and no other function shares it.
+    """
+    functions = resources_of_type(FUNCTION_TYPE)
+    target = functions[name]["Properties"].get("LoggingConfig", {}).get("LogGroup")
+    others = [
+        other
+        for other, function in functions.items()
+        if other != name and function["Properties"].get("LoggingConfig", {}).get("LogGroup") == target
+    ]
+
+    assert isinstance(target, dict) and set(target) == {"Ref"}, target
+    assert target["Ref"] in log_groups()
+    assert others == []
+    assert "LoggingConfig" not in load_template()["Globals"]["Function"]
+
+
+def test_the_slack_endpoint_writes_access_logs_to_a_log_group_of_this_template() -> None:
+    """GIVEN the HTTP API that Slack calls
+    WHEN its access log settings are read
+    THEN every request is logged (request id, source IP, route, status) to a log group of this template.
+    """
+    (api,) = resources_of_type("AWS::Serverless::HttpApi").values()
+    settings = api["Properties"]["AccessLogSettings"]
+
+    assert settings["DestinationArn"]["Fn::GetAtt"][0] in log_groups()
+    fields = json.loads(settings["Format"])
+    assert {"requestId", "ip", "routeKey", "status"} <= set(fields)
+    assert fields["ip"] == "$context.identity.sourceIp"
+
+
+def test_the_workflow_logs_its_errors_to_a_log_group_of_this_template() -> None:
+    """GIVEN the optimize state machine
+    WHEN its logging is read
+    THEN it logs at least errors, without execution data (it carries task tokens), to a template log group.
+    """
+    logging = template_state_machines()["OptimizeStateMachine"]["Properties"]["Logging"]
+    (destination,) = logging["Destinations"]
+
+    assert logging["Level"] in {"ERROR", "ALL"}
+    assert logging["IncludeExecutionData"] is False
+    assert destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0] in log_groups()
+
+
+def test_the_rejection_cooldown_is_a_parameter_that_reaches_analyze() -> None:
+    """GIVEN the RejectionCooldownDays parameter
+    WHEN its constraints and its use are read
+    THEN it defaults to 14 days, cannot be negative, and is the analyze function's REJECTION_COOLDOWN_DAYS.
+    """
+    parameter = load_template()["Parameters"]["RejectionCooldownDays"]
+
+    assert (parameter["Type"], str(parameter["Default"]), int(parameter["MinValue"])) == ("Number", "14", 0)
+    assert function_environment("AnalyzeFunction")["REJECTION_COOLDOWN_DAYS"] == ref("RejectionCooldownDays")
+
+
+# ------------------------------------------------------------------- notifications never stop the run
+
+
+NOTIFY_FUNCTIONS = ("${NotifyFunctionArn}", "${RequestApprovalFunctionArn}")
+
+
+def is_notify_task(state: dict[str, Any]) -> bool:
+    """A Task that sends a message: the notify or request-approval function, or a direct SNS publish."""
+    resource = str(state.get("Resource", ""))
+    function = str(state.get("Parameters", {}).get("FunctionName", ""))
+    return state["Type"] == "Task" and (function in NOTIFY_FUNCTIONS or ":::sns:publish" in resource)
+
+
+@pytest.mark.parametrize("asl_path", asl_files(), ids=lambda path: path.name)
+def test_every_task_that_notifies_catches_every_error_into_a_state_of_its_scope(asl_path: Path) -> None:
+    """GIVEN every Task that sends a notification (report, summary, approval card), nested ones included
+    WHEN its Catch rules are read
+    THEN one catches States.ALL, keeps the state (ResultPath is not "$") and records the error (not null),
+    and goes to a state of the same scope: a failed message never fails the run's actions.
+    """
+    tasks = [(n, s, scope) for n, s, scope in walk_states(load_asl(asl_path)["States"]) if is_notify_task(s)]
+
+    assert len(tasks) >= 3, [n for n, _, _ in tasks]  # report, wait for approval, summary
+    for name, state, scope in tasks:
+        catch_all = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
+        assert catch_all, f"{name!r} has no Catch for States.ALL"
+        assert catch_all[0].get("ResultPath", "$") not in ("$", None), name
+        assert catch_all[0]["Next"] in scope, name
+
+
+def test_a_run_whose_report_or_summary_failed_ends_failed_after_its_actions() -> None:
+    """GIVEN the report and summary tasks, which catch their errors and go on
+    WHEN the end of the workflow is read
+    THEN a Choice sends a run in which either recorded an error to a Fail state (NotificationsNotSent), so
+    an alarm on failed executions still fires, and only after the actions (Process each action) ran.
+    """
+    states = load_asl(STATEMACHINES_DIR / "optimize.asl.json")["States"]
+    error_paths = {
+        catch["ResultPath"]
+        for state in states.values()
+        if state["Type"] == "Task"
+        and state.get("Parameters", {}).get("FunctionName") == "${NotifyFunctionArn}"
+        for catch in state.get("Catch", [])
+    }
+    checked = {
+        rule["Variable"]: states[rule["Next"]]
+        for state in states.values()
+        if state["Type"] == "Choice"
+        for rule in state["Choices"]
+        if rule.get("IsPresent") is True
+    }
+
+    assert error_paths == {"$.report_error", "$.summary_error"}
+    for path in error_paths:
+        assert checked[path]["Type"] == "Fail", path
+        assert checked[path]["Error"] == "NotificationsNotSent"
+    assert states["Report findings"]["Catch"][0]["Next"] == "Process each action"

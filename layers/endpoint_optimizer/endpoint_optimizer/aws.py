@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ecr import ECRClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
@@ -42,6 +43,23 @@ PRICING_CONFIG = Config(
     read_timeout=15,
     user_agent_extra="sagemaker-endpoint-optimizer/0.1",
 )
+
+
+# Slack waits 3 seconds for the answer to an interaction ("Handling user interaction", Slack API docs,
+# docs.slack.dev/interactivity/handling-user-interaction, read 2026-12-01): the click's Step Functions call
+# gives up in time (connect 1 s, read 2 s, 2 attempts in all) and the approver is asked to click again.
+SLACK_ANSWER_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 2},
+    connect_timeout=1,
+    read_timeout=2,
+    user_agent_extra="sagemaker-endpoint-optimizer/0.1",
+)
+
+
+def slack_answer_stepfunctions_client(session: boto3.Session | None = None) -> SFNClient:
+    """The Step Functions client of the Slack interactions handler, bounded by Slack's 3-second limit."""
+    client: SFNClient = (session or boto3.Session()).client("stepfunctions", config=SLACK_ANSWER_CONFIG)
+    return client
 
 
 def pricing_client(session: boto3.Session | None = None) -> Any:
@@ -107,6 +125,10 @@ class Clients:
     @property
     def s3(self) -> S3Client:
         return self._client("s3")  # type: ignore[no-any-return]
+
+    @property
+    def ecr(self) -> ECRClient:
+        return self._client("ecr")  # type: ignore[no-any-return]
 
 
 # AssumeRole DurationSeconds is 900 to 43,200 (botocore sts roleDurationSecondsType, read 2026-11-30): the

@@ -44,7 +44,7 @@ _HANDLED_TYPES = (
 _NOT_EMULATED = {
     "AWS::Serverless::LayerVersion": "the layer's package is installed in the venv the handlers run in",
     "AWS::Serverless::HttpApi": "tests hand API Gateway events straight to the function",
-    "AWS::Logs::LogGroup": "nothing reads the state machine's logs in the emulator",
+    "AWS::Logs::LogGroup": "logs stay in the test process; names and ARNs resolve for the resources that use them",
     "AWS::SNS::Subscription": "no email is delivered; read published messages from the topic",
 }
 
@@ -480,6 +480,13 @@ class _Deployment:
             str(k): self.resolve(v, f"{logical_id}.Environment.Variables.{k}") for k, v in variables.items()
         }
 
+        if "LoggingConfig" in props:  # moto keeps no LoggingConfig: check it names a log group of the stack
+            log_group = self.resolve(props["LoggingConfig"].get("LogGroup"), f"{logical_id}.LoggingConfig")
+            declared = {self.physical_ids.get(lid) for lid, _ in self._of_type("AWS::Logs::LogGroup")}
+            if log_group not in declared:
+                raise TemplateError(
+                    f"{logical_id}: LoggingConfig.LogGroup {log_group!r} is no log group of the stack"
+                )
         name = self.resolve(props["FunctionName"], logical_id) if "FunctionName" in props else None
         name = name or f"{self.stack_name}-{logical_id}"
         role_arn = self.aws.client("iam").create_role(
