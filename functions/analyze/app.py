@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from endpoint_optimizer.aws import Clients, pricing_client
 from endpoint_optimizer.fleet import analyze_fleet
+from endpoint_optimizer.ledger import StateTable
 from endpoint_optimizer.observability import logger, metrics, tracer
 from endpoint_optimizer.pricing import DynamoDBPriceCache, PriceBook, live_price_book
 from endpoint_optimizer.requests import AnalyzeRequest
@@ -17,6 +18,7 @@ policy = Policy.from_env()
 settings = AnalyzeSettings.from_env()
 clients = Clients(region=settings.region)
 pricing = pricing_client()
+table = StateTable(clients.dynamodb, settings.table_name)  # open approvals and rejections (read only)
 
 
 def price_book(regions: list[str]) -> PriceBook:
@@ -44,6 +46,7 @@ def handler(event: AnalyzeRequest, context: LambdaContext) -> dict[str, Any]:
         now=datetime.now(UTC),
         run_id=event.execution_id,
         home=settings.home,
+        read_holds=table.holds_for,  # endpoints with an open approval or a recent rejection wait
     )
     metrics.add_metric(name="ActionsProposed", unit="Count", value=len(analysis.actions))
     logger.info(
@@ -53,6 +56,8 @@ def handler(event: AnalyzeRequest, context: LambdaContext) -> dict[str, Any]:
             "unscanned": len(analysis.unscanned),
             "endpoints": sum(plan.endpoints for plan in analysis.plans),
             "actions": len(analysis.actions),
+            "deferred": analysis.later.deferred_total,
+            "waiting": analysis.later.waiting_total,
         },
     )
     return analysis.model_dump(mode="json")

@@ -11,20 +11,27 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
-from endpoint_optimizer.actions import apply_action
+from endpoint_optimizer.actions import ActionRefused, apply_action, recover, refused
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.ledger import StateTable
 from endpoint_optimizer.models import ActionResult, ProposedAction
 from endpoint_optimizer.observability import account_id_of, logger, metrics, tracer
-from endpoint_optimizer.requests import ApplyRequest
+from endpoint_optimizer.requests import ApplyOrRecover, RecoverRequest
 from endpoint_optimizer.settings import ApplySettings
 
 settings = ApplySettings.from_env()
 clients = Clients()
 table = StateTable(clients.dynamodb, settings.table_name)
+# With a sort key, Powertools puts every record under one partition key (default "idempotency#<function
+# name>", unknown to the template): fixed here so the role's dynamodb:LeadingKeys can name it (template.yaml).
 persistence = DynamoDBPersistenceLayer(
-    table_name=settings.table_name, key_attr="pk", sort_key_attr="sk", boto3_client=clients.dynamodb
+    table_name=settings.table_name,
+    key_attr="pk",
+    sort_key_attr="sk",
+    static_pk_value="IDEMPOTENCY#apply",
+    boto3_client=clients.dynamodb,
 )
 idempotency = IdempotencyConfig(event_key_jmespath="action_id", expires_after_seconds=7 * 24 * 3600)
 
@@ -36,27 +43,68 @@ idempotency = IdempotencyConfig(event_key_jmespath="action_id", expires_after_se
     output_serializer=PydanticSerializer,
 )
 def apply_once(action: ProposedAction, home: tuple[str, str]) -> ActionResult:
-    return apply_action(
+    try:
+        return apply_action(
+            clients.sagemaker,
+            clients.autoscaling,
+            clients.cloudwatch,
+            table,
+            action,
+            mode=settings.mode,
+            skip_tag_key=settings.skip_tag_key,
+            approved_by=action.approval.approved_by if action.approval else None,
+            now=datetime.now(UTC),
+            home=home,
+        )
+    except ActionRefused as refusal:  # nothing was touched: an answer for the run's summary
+        return refused(action, str(refusal))
+
+
+def release_lock(action: ProposedAction) -> None:
+    """End the approval's hold on the endpoint (LOCK#, taken when its card was posted), so the next runs may
+    propose it again. Only that approval's lock; best effort: an unreleased lock expires by itself."""
+    if action.approval is None:  # auto mode: no card, no lock
+        return
+    finding = action.finding
+    try:
+        table.release_lock(
+            finding.account_id, finding.region, finding.endpoint_name, approval_id=action.approval.approval_id
+        )
+    except (BotoCoreError, ClientError):
+        logger.exception("could not release the approval lock", extra={"endpoint": finding.endpoint_name})
+
+
+def recover_once(event: RecoverRequest) -> ActionResult:
+    error = event.error.get("Cause") or event.error.get("Error") or "apply failed"
+    return recover(
         clients.sagemaker,
         clients.autoscaling,
         table,
-        action,
-        skip_tag_key=settings.skip_tag_key,
-        approved_by=action.approval.approved_by if action.approval else None,
+        event.action,
+        error=str(error)[:500],
+        approved_by=event.action.approval.approved_by if event.action.approval else None,
         now=datetime.now(UTC),
-        home=home,
     )
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=ApplyRequest)
-def handler(event: ApplyRequest, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=ApplyOrRecover)
+def handler(event: ApplyOrRecover, context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    # This function acts only in its own account and region (its IAM is scoped to them).
-    home = (account_id_of(context.invoked_function_arn), context.invoked_function_arn.split(":")[3])
-    result: ActionResult = apply_once(action=event.action, home=home)
+    if isinstance(event, RecoverRequest):
+        try:
+            result = recover_once(event)
+        finally:  # the last step of a failed apply: the approval's hold on the endpoint ends here
+            release_lock(event.action)
+    else:
+        # This function acts only in its own account and region (its IAM is scoped to them).
+        home = (account_id_of(context.invoked_function_arn), context.invoked_function_arn.split(":")[3])
+        result = apply_once(action=event.action, home=home)
+        # Applied, skipped or refused: the approval is used. (If apply raised, "Finish or undo the
+        # change" runs next and releases it then.)
+        release_lock(event.action)
     metrics.add_metric(name="ActionsApplied", unit="Count", value=1 if result.outcome == "applied" else 0)
     logger.info("applied", extra={"endpoint": result.endpoint_name, "outcome": result.outcome})
     return result.model_dump(mode="json")

@@ -28,9 +28,12 @@ def handler(event: NotifyRequest, context: LambdaContext) -> dict[str, Any]:
             event.deferred,
             top_findings=event.top_findings,
             unscanned=event.unscanned,
+            later=event.later,
         )
     else:
-        message = summary_message(event.plans, event.results, event.deferred, unscanned=event.unscanned)
+        message = summary_message(
+            event.plans, event.results, event.deferred, unscanned=event.unscanned, later=event.later
+        )
     webhook_url = parameters.get_secret(settings.slack_webhook_secret_arn, max_age=300)
     send(clients.sns, settings.topic_arn, webhook_url, message)
     metrics.add_metric(name="MessagesSent", unit="Count", value=2)

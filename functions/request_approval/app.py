@@ -1,4 +1,5 @@
-"""Request approval: keep the task token in DynamoDB under a short id and post the Slack card."""
+"""Request approval: lock the endpoint for this approval, keep the task token in DynamoDB under a short id,
+and post the Slack card. If another approval of the endpoint is open, no card: the wait ends as skipped."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -7,7 +8,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from endpoint_optimizer.approvals import request_approval
+from endpoint_optimizer.approvals import ApprovalSkipped, request_approval
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.ledger import StateTable
 from endpoint_optimizer.observability import logger, metrics, tracer
@@ -25,11 +26,18 @@ table = StateTable(clients.dynamodb, settings.table_name)
 @event_parser(model=ApprovalRequest)
 def handler(event: ApprovalRequest, context: LambdaContext) -> dict[str, Any]:
     webhook_url = parameters.get_secret(settings.slack_webhook_secret_arn, max_age=300)
-    approval = request_approval(
-        table, webhook_url, event.action, task_token=event.task_token, now=datetime.now(UTC)
+    requested = request_approval(
+        table,
+        clients.stepfunctions,
+        webhook_url,
+        event.action,
+        task_token=event.task_token,
+        now=datetime.now(UTC),
     )
-    logger.info(
-        "approval requested",
-        extra={"approval_id": approval.approval_id, "endpoint": approval.finding.endpoint_name},
-    )
-    return {"approval_id": approval.approval_id}
+    endpoint = event.action.finding.endpoint_name
+    if isinstance(requested, ApprovalSkipped):
+        metrics.add_metric(name="ApprovalsAlreadyOpen", unit="Count", value=1)
+        logger.info("approval already open", extra={"endpoint": endpoint, "reason": requested.reason})
+        return {"approval_id": None, "skipped": requested.reason}
+    logger.info("approval requested", extra={"approval_id": requested.approval_id, "endpoint": endpoint})
+    return {"approval_id": requested.approval_id}

@@ -3,20 +3,49 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from emulated_aws.server import EmulatedAws
 from emulated_aws.stack import Stack
+from endpoint_optimizer.ledger import StateTable
+from endpoint_optimizer.models import Approval, ApprovalState, ProposedAction
 from tests.conftest import load_event
 from tests.e2e.conftest import Fleet
 
 
-def auto_apply_event() -> dict[str, Any]:
-    """The sample apply event in auto mode (no approval record needed), to test one guard at a time."""
+def approved_apply_event(aws: EmulatedAws, stack: Stack, endpoint_name: str) -> dict[str, Any]:
+    """The sample apply event fitted to a fleet endpoint as the scan saw it, with its approval on record:
+    every guard before the one under test passes, so each test exercises one guard."""
     event = load_event("apply.json")
-    event["action"]["mode"] = "auto"
-    event["action"]["approval"] = None
+    described = aws.client("sagemaker").describe_endpoint(EndpointName=endpoint_name)
+    now = datetime.now(UTC)
+    scan = event["action"]["finding"]["scan"]
+    scan["endpoint_last_modified_at"] = described["LastModifiedTime"].astimezone(UTC).isoformat()
+    scan["config_name"] = described["EndpointConfigName"]
+    scan["metrics_window_end"] = now.replace(minute=0, second=0, microsecond=0).isoformat()
+    action = ProposedAction.model_validate(event["action"])
+    assert action.approval is not None
+    StateTable(aws.client("dynamodb"), stack.table_name).put_approval(
+        Approval(
+            approval_id=action.approval.approval_id,
+            task_token="sample-task-token",
+            action_id=action.action_id,
+            finding=action.finding,
+            state=ApprovalState.APPROVED,
+            requested_at=now,
+            expires_at=now + timedelta(hours=1),
+            decided_by=action.approval.approved_by,
+        )
+    )
     return event
+
+
+def changes_recorded(aws: EmulatedAws, stack: Stack) -> list[str]:
+    items = aws.client("dynamodb").scan(TableName=stack.table_name)["Items"]
+    return [
+        item["pk"]["S"] for item in items if item["pk"]["S"].startswith(("SNAPSHOT#", "INTENT#", "LEDGER#"))
+    ]
 
 
 def invoke(aws: EmulatedAws, stack: Stack, logical_id: str, event: object) -> dict[str, object]:
@@ -52,10 +81,11 @@ def test_apply_refuses_an_endpoint_opted_out_after_the_scan(
         ResourceArn=arn, Tags=[{"Key": "endpoint-optimizer:skip", "Value": "true"}]
     )
     # WHEN apply runs THEN it refuses and the endpoint keeps serving
-    answer = invoke(aws, stack, "ApplyFunction", auto_apply_event())
-    assert answer["errorType"] == "ActionRefused"
-    assert "tagged endpoint-optimizer:skip=true" in str(answer["errorMessage"])
+    answer = invoke(aws, stack, "ApplyFunction", approved_apply_event(aws, stack, idle))
+    assert answer["outcome"] == "refused"
+    assert "tagged endpoint-optimizer:skip=true" in str(answer["detail"])
     assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
+    assert changes_recorded(aws, stack) == []
 
 
 def test_missing_slack_secret_fails_the_notification_clearly(aws: EmulatedAws, stack: Stack) -> None:
@@ -73,12 +103,12 @@ def test_apply_refuses_an_endpoint_changed_since_the_scan(
 ) -> None:
     # GIVEN an approval for an endpoint whose LastModifiedTime moved after the scan (updated, recreated)
     idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
-    event = auto_apply_event()
-    event["action"]["finding"]["evidence"]["last_modified_at"] = "2020-01-01T00:00:00+00:00"
+    event = approved_apply_event(aws, stack, idle)
+    event["action"]["finding"]["scan"]["endpoint_last_modified_at"] = "2020-01-01T00:00:00+00:00"
     # WHEN apply runs THEN it refuses and the endpoint keeps serving
     answer = invoke(aws, stack, "ApplyFunction", event)
-    assert answer["errorType"] == "ActionRefused"
-    assert "changed since the scan" in str(answer["errorMessage"])
+    assert answer["outcome"] == "refused"
+    assert "changed since the scan" in str(answer["detail"])
     assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
 
 
@@ -93,11 +123,11 @@ def test_apply_refuses_to_park_when_the_model_needed_to_restore_is_gone(
     )
     sm.delete_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     # WHEN apply runs THEN it refuses: parking now would leave no way back
-    answer = invoke(aws, stack, "ApplyFunction", auto_apply_event())
-    assert answer["errorType"] == "ActionRefused"
-    assert "way back is missing" in str(answer["errorMessage"])
+    answer = invoke(aws, stack, "ApplyFunction", approved_apply_event(aws, stack, idle))
+    assert answer["outcome"] == "refused"
+    assert "way back is missing" in str(answer["detail"])
     assert sm.describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
-    assert aws.client("dynamodb").scan(TableName=stack.table_name)["Items"] == []
+    assert changes_recorded(aws, stack) == []
 
 
 def test_apply_refuses_an_approve_mode_action_without_an_approved_record(
@@ -107,15 +137,15 @@ def test_apply_refuses_an_approve_mode_action_without_an_approved_record(
     idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
     answer = invoke(aws, stack, "ApplyFunction", load_event("apply.json"))
     # THEN nothing is applied
-    assert answer["errorType"] == "ActionRefused"
-    assert "does not exist" in str(answer["errorMessage"])
+    assert answer["outcome"] == "refused"
+    assert "does not exist" in str(answer["detail"])
     assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
 
 
 def test_apply_refuses_a_finding_from_another_account(aws: EmulatedAws, stack: Stack, fleet: Fleet) -> None:
-    fleet.endpoint("idle-fraud-xgb", traffic="idle")
-    event = auto_apply_event()
+    idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
+    event = approved_apply_event(aws, stack, idle)
     event["action"]["finding"]["account_id"] = "444455556666"
     answer = invoke(aws, stack, "ApplyFunction", event)
-    assert answer["errorType"] == "ActionRefused"
-    assert "acts only in 123456789012/us-east-1" in str(answer["errorMessage"])
+    assert answer["outcome"] == "refused"
+    assert "acts only in 123456789012/us-east-1" in str(answer["detail"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from emulated_aws.loop import approval_cards, click, run_findings, wait_for_cards
@@ -11,6 +12,9 @@ from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack
 from endpoint_optimizer.cli import main as cli
 from endpoint_optimizer.decisions import is_actionable
+from endpoint_optimizer.ledger import StateTable
+from endpoint_optimizer.models import ApprovalLock
+from tests.conftest import load_event
 from tests.e2e.conftest import APPROVER, SIGNING_SECRET, Fleet, start_run
 
 
@@ -155,3 +159,202 @@ def test_busy_new_opted_out_and_unmonitored_endpoints_never_get_an_approval_requ
     assert {findings[name].action.value for name in ("new-idle", "opted-out", "no-metrics")} == {"none"}
     assert findings["no-metrics"].blocked_by == ["signal missing"]
     assert endpoint_names(aws) == set(findings)
+
+
+# ------------------------------------------------------------------ one open approval per endpoint
+
+
+def run_output(described: dict[str, Any]) -> dict[str, Any]:
+    output: dict[str, Any] = json.loads(described["output"])
+    return output
+
+
+def outcomes(described: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(r["endpoint_name"], r["outcome"]) for r in run_output(described)["results"]]
+
+
+def sns_after(aws: EmulatedAws, stack: Stack, seen: int) -> list[dict[str, Any]]:
+    return aws.published_sns_messages(stack.topic_arn)[seen:]
+
+
+def test_two_overlapping_runs_post_one_card_per_endpoint_and_approving_applies_and_counts_once(
+    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, fleet: Fleet
+) -> None:
+    # GIVEN an idle endpoint, and yesterday's run still waiting for its approval card
+    idle = fleet.endpoint("idle-overlap", traffic="idle")
+    fleet.endpoint("busy-overlap", traffic="busy")
+    first = start_run(aws, stack, "overlap-day-1")
+    (card,) = wait_for_cards(slack, 1)
+
+    # WHEN today's run starts while that approval is open
+    second = aws.wait_for_execution(start_run(aws, stack, "overlap-day-2"))
+
+    # THEN today's run posts no second card: it leaves the endpoint for later and says why
+    assert second["status"] == "SUCCEEDED"
+    assert [c.endpoint_name for c in approval_cards(slack)] == [idle]
+    assert outcomes(second) == []
+    findings = run_findings(aws, stack, run_output(second))
+    (reason,) = findings[idle].blocked_by
+    assert reason.startswith("approval pending since ") and card.approval_id in reason
+    report = aws.published_sns_messages(stack.topic_arn)[-2]["message"]
+    assert "Left for later (1): an approval is pending or was rejected recently:" in report
+    assert f"- {idle}: {reason}" in report
+
+    # WHEN the approver clicks Approve, twice
+    answers = [
+        click(
+            aws, stack, slack, approval_id=card.approval_id, user_id=APPROVER, signing_secret=SIGNING_SECRET
+        )
+        for _ in range(2)
+    ]
+    described = aws.wait_for_execution(first)
+
+    # THEN it is applied once, its savings are counted once, and the endpoint is free for later runs
+    assert [answer.status for answer in answers] == [200, 409]
+    assert described["status"] == "SUCCEEDED"
+    assert outcomes(described) == [(idle, "applied")]
+    assert idle not in endpoint_names(aws)
+    assert [e["outcome"] for e in table_items(aws, stack, f"LEDGER#{idle}")] == ["applied"]
+    summaries = [
+        m["subject"] for m in aws.published_sns_messages(stack.topic_arn) if "applied" in m["subject"]
+    ]
+    assert sorted(summaries) == [
+        "endpoint-optimizer: 0 applied, $0.00/month saved in us-east-1",
+        "endpoint-optimizer: 1 applied, $83.95/month saved in us-east-1",
+    ]
+    assert table_items(aws, stack, "LOCK#") == []
+
+
+class SlackWhereAnotherRunAsksFirst(SlackReceiver):
+    """A Slack that, when a run's report arrives (after its analysis, before its cards), lets another
+    run's approval of `endpoint_name` take the endpoint's lock first, as an overlapping run's
+    request_approval would. The emulator runs one Lambda at a time, so two real runs cannot be
+    interleaved there: the other run's request is played with the product's own StateTable."""
+
+    def __init__(self, table: StateTable, finding: dict[str, str]) -> None:
+        super().__init__()
+        self._table = table
+        self._finding = finding
+        self.taken: ApprovalLock | None = None
+
+    def _record(self, message: dict[str, Any]) -> None:
+        blocks = message["body"].get("blocks", []) if isinstance(message["body"], dict) else []
+        is_report = any(
+            str(b.get("text", {}).get("text", "")).startswith("SageMaker endpoint scan") for b in blocks
+        )
+        if is_report and self.taken is None:
+            now = datetime.now(UTC)
+            self.taken = ApprovalLock(
+                **self._finding,
+                approval_id="other-run-approval",
+                action_id="other-run-action",
+                requested_at=now,
+                expires_at=now + timedelta(hours=25),
+            )
+            self._table.take_lock(self.taken, now=now)
+        super()._record(message)
+
+
+def test_an_approval_opened_by_another_run_between_analysis_and_card_is_not_asked_twice(
+    aws: EmulatedAws, stack: Stack, fleet: Fleet
+) -> None:
+    # GIVEN an idle endpoint, and another run whose approval of it opens while this run reports
+    idle = fleet.endpoint("idle-raced", traffic="idle")
+    table = StateTable(aws.client("dynamodb"), stack.table_name)
+    where = {"account_id": aws.account_id, "region": aws.region, "endpoint_name": idle}
+    with SlackWhereAnotherRunAsksFirst(table, where) as racing_slack:
+        aws.client("secretsmanager").put_secret_value(
+            SecretId=stack.webhook_secret_arn, SecretString=racing_slack.webhook_url
+        )
+        # WHEN this run asks for approval
+        described = aws.wait_for_execution(start_run(aws, stack, "raced"))
+        posted = approval_cards(racing_slack)
+    # THEN it posts no card: the action is recorded as skipped, with the other approval named
+    assert described["status"] == "SUCCEEDED"
+    assert racing_slack.taken is not None
+    assert posted == []
+    (result,) = run_output(described)["results"]
+    assert (result["endpoint_name"], result["outcome"]) == (idle, "skipped")
+    assert result["detail"].startswith(f"an approval is already open for {idle} (approval other-run-approval")
+    assert result["estimated_monthly_savings_usd"] is None
+    assert table_items(aws, stack, "APPROVAL#") == []
+    # AND nothing changed, nothing is counted, and the other run's approval still holds the endpoint
+    assert idle in endpoint_names(aws)
+    summary = aws.published_sns_messages(stack.topic_arn)[-1]
+    assert summary["subject"] == "endpoint-optimizer: 0 applied, $0.00/month saved in us-east-1"
+    assert "Outcomes: skipped: 1." in summary["message"]
+    assert [lock["approval_id"] for lock in table_items(aws, stack, "LOCK#")] == ["other-run-approval"]
+
+
+def test_a_rejected_endpoint_is_not_proposed_again_within_the_cooldown_and_others_get_their_turn(
+    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, fleet: Fleet
+) -> None:
+    # GIVEN two idle endpoints and one action a run: the larger saving is asked first
+    lam = aws.client("lambda")
+    analyze = stack.function_names["AnalyzeFunction"]
+    env = lam.get_function_configuration(FunctionName=analyze)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=analyze, Environment={"Variables": {**env, "MAX_ACTIONS_PER_RUN": "1"}}
+    )
+    rejected = fleet.endpoint("idle-large-rejected", traffic="idle", instance_type="ml.m5.xlarge")
+    waiting = fleet.endpoint("idle-small-waiting", traffic="idle")
+    first = start_run(aws, stack, "cooldown-day-1")
+    (card,) = wait_for_cards(slack, 1)
+    assert card.endpoint_name == rejected
+
+    # WHEN the approver rejects it
+    answer = click(
+        aws,
+        stack,
+        slack,
+        approval_id=card.approval_id,
+        user_id=APPROVER,
+        action_id="reject",
+        signing_secret=SIGNING_SECRET,
+    )
+    day_1 = aws.wait_for_execution(first)
+    assert answer.status == 200
+    assert outcomes(day_1) == [(rejected, "rejected")]
+    assert run_output(day_1)["deferred"] == [waiting]
+    (rejection,) = table_items(aws, stack, f"REJECTION#{aws.account_id}#{aws.region}#{rejected}")
+    assert rejection["rejected_by"] == APPROVER
+    assert table_items(aws, stack, "LOCK#") == []
+
+    # THEN the next run asks about the other endpoint, and says why the rejected one waits
+    second = start_run(aws, stack, "cooldown-day-2")
+    cards = wait_for_cards(slack, 2)
+    assert [c.endpoint_name for c in cards] == [rejected, waiting]
+    click(
+        aws, stack, slack, approval_id=cards[1].approval_id, user_id=APPROVER, signing_secret=SIGNING_SECRET
+    )
+    day_2 = aws.wait_for_execution(second)
+    assert outcomes(day_2) == [(waiting, "applied")]
+    rejected_on = datetime.fromisoformat(rejection["rejected_at"])
+    until = (rejected_on + timedelta(days=14)).strftime("%Y-%m-%d")
+    reason = f"rejected by {APPROVER} on {rejected_on.strftime('%Y-%m-%d')}, cooldown until {until}"
+    assert run_findings(aws, stack, run_output(day_2))[rejected].blocked_by == [reason]
+    report = aws.published_sns_messages(stack.topic_arn)[-2]["message"]
+    assert f"- {rejected}: {reason}" in report
+    assert rejected in endpoint_names(aws) and waiting not in endpoint_names(aws)
+
+
+def test_apply_invoked_with_mode_auto_in_an_approve_stack_refuses_and_deletes_nothing(
+    aws: EmulatedAws, stack: Stack, fleet: Fleet
+) -> None:
+    # GIVEN a stack deployed in `approve`, and an apply event that claims `auto` and carries no approval
+    assert stack.parameters["Mode"] == "approve"
+    idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
+    event = load_event("apply.json")
+    event["action"]["mode"] = "auto"
+    event["action"]["approval"] = None
+    # WHEN the real apply function is invoked with it
+    answer = aws.client("lambda").invoke(
+        FunctionName=stack.function_names["ApplyFunction"], Payload=json.dumps(event).encode()
+    )
+    result = json.loads(answer["Payload"].read())
+    # THEN it refuses (the mode is the stack's, not the event's) and the endpoint keeps serving
+    assert result["outcome"] == "refused", result
+    assert result["detail"] == f"{idle}: no approval came with this action"
+    assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
+    assert table_items(aws, stack, f"SNAPSHOT#{idle}") == []
+    assert [e for e in table_items(aws, stack, f"LEDGER#{idle}") if e["outcome"] == "applied"] == []

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
-from endpoint_optimizer.approvals import BlockActions, handle_click
-from endpoint_optimizer.ledger import StateTable
-from endpoint_optimizer.models import Approval, ApprovalState, ProposedAction
+from emulated_aws.slack import SlackReceiver
+from endpoint_optimizer.approvals import (
+    ALREADY_OPEN_ERROR,
+    ApprovalSkipped,
+    BlockActions,
+    handle_click,
+    request_approval,
+)
+from endpoint_optimizer.ledger import LOCK_APPLY_MARGIN, StateTable
+from endpoint_optimizer.models import Approval, ApprovalLock, ApprovalState, ProposedAction
 from tests.conftest import load_event
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -103,3 +111,242 @@ def test_when_step_functions_cannot_be_told_the_approval_is_reopened_for_another
         stub.add_response("send_task_success", {})
         assert handle_click(table, sfn, click("U1"), approver_ids=["U1"], now=NOW).status == HTTPStatus.OK
     assert table.get_approval("abc123").state == ApprovalState.APPROVED
+
+
+# ------------------------------------------------------------------ one open approval per endpoint
+
+
+@pytest.fixture
+def slack_receiver() -> Iterator[SlackReceiver]:
+    with SlackReceiver() as receiver:
+        yield receiver
+
+
+def proposed(run: str, **changes: Any) -> ProposedAction:
+    """The sample action as a run `run` proposes it (action ids differ per run, the endpoint is the same)."""
+    action = ProposedAction.model_validate(load_event("request_approval.json")["action"])
+    return action.model_copy(update={"action_id": f"action-{run}", **changes})
+
+
+def cards(receiver: SlackReceiver) -> list[dict[str, Any]]:
+    return receiver.messages_to("/services/")
+
+
+def lock_of(table: StateTable, action: ProposedAction) -> ApprovalLock | None:
+    return table.holds_for([action.finding]).lock_for(action.finding)
+
+
+def test_a_second_run_asking_for_the_same_endpoint_posts_no_card_and_ends_its_wait_as_skipped(
+    table: StateTable, slack_receiver: SlackReceiver
+) -> None:
+    # GIVEN run 1's approval card for the endpoint is open
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    first = request_approval(
+        table, sfn, slack_receiver.webhook_url, proposed("run-1"), task_token="token-1", now=NOW
+    )
+    assert isinstance(first, Approval)
+    # WHEN run 2 (overlapping, scheduled a day later) asks for the same endpoint
+    with Stubber(sfn) as stub:
+        stub.add_response(
+            "send_task_failure",
+            {},
+            {"taskToken": "token-2", "error": ALREADY_OPEN_ERROR, "cause": ANY},
+        )
+        second = request_approval(
+            table, sfn, slack_receiver.webhook_url, proposed("run-2"), task_token="token-2", now=NOW
+        )
+        stub.assert_no_pending_responses()
+    # THEN no second card: run 2's wait ends as skipped with the reason, and only run 1's approval exists
+    assert second == ApprovalSkipped(
+        f"an approval is already open for idle-fraud-xgb (approval {first.approval_id}, asked 2026-11-30 12:00 UTC)"
+    )
+    assert len(cards(slack_receiver)) == 1
+    lock = lock_of(table, proposed("run-1"))
+    assert lock is not None
+    assert (lock.approval_id, lock.action_id) == (first.approval_id, "action-run-1")
+    assert lock.expires_at == first.expires_at + LOCK_APPLY_MARGIN  # held through apply
+
+
+def test_a_lock_whose_approval_and_apply_time_have_passed_no_longer_holds_the_endpoint(
+    table: StateTable, slack_receiver: SlackReceiver
+) -> None:
+    # GIVEN run 1's approval (24 h) expired unanswered, and its apply margin is over too (DynamoDB TTL
+    # has not removed the lock item yet)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    request_approval(table, sfn, slack_receiver.webhook_url, proposed("run-1"), task_token="t1", now=NOW)
+    later = NOW + timedelta(hours=24) + LOCK_APPLY_MARGIN
+    # WHEN a later run asks THEN it gets its card
+    with Stubber(sfn):  # no Step Functions call expected
+        second = request_approval(
+            table, sfn, slack_receiver.webhook_url, proposed("run-2"), task_token="t2", now=later
+        )
+    assert isinstance(second, Approval)
+    assert len(cards(slack_receiver)) == 2
+    assert (lock := lock_of(table, proposed("run-2"))) is not None
+    assert lock.approval_id == second.approval_id
+
+
+def test_a_retry_of_the_same_request_takes_over_its_own_lock(
+    table: StateTable, slack_receiver: SlackReceiver
+) -> None:
+    # GIVEN Step Functions retried the request (same action; the first invocation posted its card)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    request_approval(table, sfn, slack_receiver.webhook_url, proposed("run-1"), task_token="t1", now=NOW)
+    with Stubber(sfn):
+        retry = request_approval(
+            table, sfn, slack_receiver.webhook_url, proposed("run-1"), task_token="t1b", now=NOW
+        )
+    # THEN the retry is not refused as "already open" by its own first attempt
+    assert isinstance(retry, Approval)
+    assert (lock := lock_of(table, proposed("run-1"))) is not None
+    assert lock.approval_id == retry.approval_id
+
+
+def test_when_the_card_cannot_be_posted_the_endpoint_is_not_left_locked(table: StateTable) -> None:
+    # GIVEN Slack cannot be reached (nothing listens on the webhook's port)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with pytest.raises(OSError):
+        request_approval(
+            table, sfn, "http://127.0.0.1:9/services/T/B/X", proposed("run-1"), task_token="t", now=NOW
+        )
+    # THEN no approval nobody can see holds the endpoint
+    assert lock_of(table, proposed("run-1")) is None
+
+
+def test_rejecting_in_slack_starts_the_cooldown_and_ends_the_approvals_hold(
+    table: StateTable, slack_receiver: SlackReceiver
+) -> None:
+    # GIVEN an open approval (card posted, endpoint locked) of an action proposed with a 3-day cooldown
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    action = proposed("run-1", rejection_cooldown_days=3)
+    approval = request_approval(table, sfn, slack_receiver.webhook_url, action, task_token="tok", now=NOW)
+    assert isinstance(approval, Approval)
+    # WHEN the approver rejects it
+    with Stubber(sfn) as stub:
+        stub.add_response(
+            "send_task_failure", {}, {"taskToken": "tok", "error": "ApprovalRejected", "cause": ANY}
+        )
+        outcome = handle_click(
+            table,
+            sfn,
+            click("U1", "reject", approval.approval_id),
+            approver_ids=["U1"],
+            now=NOW + timedelta(hours=1),
+        )
+    # THEN the rejection is recorded with who and until when, and the lock is gone
+    assert outcome.status == HTTPStatus.OK
+    assert outcome.message.endswith("Not proposed again before 2026-12-03.")
+    holds = table.holds_for([action.finding])
+    assert holds.lock_for(action.finding) is None
+    rejection = holds.rejection_for(action.finding)
+    assert rejection is not None
+    assert (rejection.rejected_by, rejection.approval_id) == ("U1", approval.approval_id)
+    assert rejection.expires_at - rejection.rejected_at == timedelta(days=3)
+
+
+def test_approving_keeps_the_endpoint_locked_for_the_apply(
+    table: StateTable, slack_receiver: SlackReceiver
+) -> None:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    approval = request_approval(
+        table, sfn, slack_receiver.webhook_url, proposed("r"), task_token="tok", now=NOW
+    )
+    assert isinstance(approval, Approval)
+    with Stubber(sfn) as stub:
+        stub.add_response("send_task_success", {})
+        outcome = handle_click(
+            table, sfn, click("U1", value=approval.approval_id), approver_ids=["U1"], now=NOW
+        )
+    assert outcome.status == HTTPStatus.OK
+    assert (lock := lock_of(table, proposed("r"))) is not None
+    assert lock.approval_id == approval.approval_id
+    assert table.holds_for([approval.finding]).rejection_for(approval.finding) is None
+
+
+def test_a_click_that_arrives_after_the_workflow_stopped_waiting_ends_the_hold(
+    table: StateTable, slack_receiver: SlackReceiver
+) -> None:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    approval = request_approval(
+        table, sfn, slack_receiver.webhook_url, proposed("r"), task_token="tok", now=NOW
+    )
+    assert isinstance(approval, Approval)
+    with Stubber(sfn) as stub:
+        stub.add_client_error("send_task_failure", service_error_code="TaskTimedOut", http_status_code=400)
+        outcome = handle_click(
+            table, sfn, click("U1", "reject", approval.approval_id), approver_ids=["U1"], now=NOW
+        )
+    assert outcome.status == HTTPStatus.GONE
+    assert lock_of(table, proposed("r")) is None
+    assert table.holds_for([approval.finding]).rejection_for(approval.finding) is None  # nobody rejected it
+
+
+def test_releasing_never_frees_the_lock_of_another_approval(
+    table: StateTable, slack_receiver: SlackReceiver
+) -> None:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    approval = request_approval(
+        table, sfn, slack_receiver.webhook_url, proposed("r"), task_token="t", now=NOW
+    )
+    assert isinstance(approval, Approval)
+    finding = approval.finding
+    assert not table.release_lock(
+        finding.account_id, finding.region, finding.endpoint_name, approval_id="other"
+    )
+    assert lock_of(table, proposed("r")) is not None
+    assert table.release_lock(
+        finding.account_id, finding.region, finding.endpoint_name, approval_id=approval.approval_id
+    )
+    assert lock_of(table, proposed("r")) is None
+
+
+class ThrottledBatchGet:
+    """The moto client, except that the first BatchGetItem answer leaves its last key unprocessed."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.batch_sizes: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_get_item(self, *, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        (table_name, request), *_ = RequestItems.items()
+        self.batch_sizes.append(len(request["Keys"]))
+        if len(self.batch_sizes) > 1:
+            return self._client.batch_get_item(RequestItems=RequestItems)  # type: ignore[no-any-return]
+        *asked, left = request["Keys"]
+        answer: dict[str, Any] = self._client.batch_get_item(
+            RequestItems={table_name: {**request, "Keys": asked}}
+        )
+        answer["UnprocessedKeys"] = {table_name: {**request, "Keys": [left]}}
+        return answer
+
+
+def test_holds_are_read_100_keys_a_call_and_unprocessed_keys_are_asked_again(dynamodb: Any) -> None:
+    # GIVEN 60 endpoints that could be proposed, each with an open lock, and a throttled first read
+    throttled = ThrottledBatchGet(dynamodb)
+    table = StateTable(throttled, "state")  # type: ignore[arg-type]
+    base = proposed("r").finding
+    findings = [base.model_copy(update={"endpoint_name": f"idle-{index:02d}"}) for index in range(60)]
+    for index, finding in enumerate(findings):
+        table.take_lock(
+            ApprovalLock(
+                account_id=finding.account_id,
+                region=finding.region,
+                endpoint_name=finding.endpoint_name,
+                approval_id=f"a{index}",
+                action_id=f"x{index}",
+                requested_at=NOW,
+                expires_at=NOW + timedelta(hours=2),
+            ),
+            now=NOW,
+        )
+    pauses: list[float] = []
+    # WHEN the holds are read
+    holds = table.holds_for(findings, sleep=pauses.append)
+    # THEN 120 keys (a lock and a rejection each) went in calls of at most 100, the unprocessed key was
+    # asked again after a pause, and every lock was found
+    assert throttled.batch_sizes == [100, 1, 20]
+    assert len(pauses) == 1
+    assert sorted(lock.approval_id for lock in holds.locks.values()) == sorted(f"a{i}" for i in range(60))

@@ -7,8 +7,18 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
-from endpoint_optimizer.decisions import analyze, choose_actions, decide
-from endpoint_optimizer.models import Action, Finding, ScannedEndpoint, ScanSnapshot
+from endpoint_optimizer.decisions import analyze, choose_actions, decide, hold_back, is_actionable
+from endpoint_optimizer.models import (
+    Action,
+    ApprovalLock,
+    Finding,
+    Holds,
+    Plan,
+    Rejection,
+    ScannedEndpoint,
+    ScanSnapshot,
+    endpoint_key,
+)
 from endpoint_optimizer.plan import plan_document, plan_schema
 from endpoint_optimizer.pricing import bundled_price_book
 from endpoint_optimizer.settings import Policy
@@ -185,3 +195,113 @@ def test_smallest_risk_goes_first() -> None:
     serverless = _park("sporadic", 900.0).model_copy(update={"action": Action.MIGRATE_SERVERLESS})
     actions, _ = choose_actions([serverless, _park("idle", 100.0), schedule], policy(), run_id="r")
     assert [a.finding.action for a in actions] == [Action.SCHEDULE, Action.PARK, Action.MIGRATE_SERVERLESS]
+
+
+# ------------------------------------------------------------------ one open approval per endpoint
+
+
+def _with_bigger_idle(snapshot: ScanSnapshot) -> ScanSnapshot:
+    """The sample fleet plus `idle-big`, an idle ml.g5.xlarge: the larger saving, chosen first."""
+    idle = scanned(snapshot, "idle-fraud-xgb")
+    variant = idle.endpoint.variants[0].model_copy(update={"instance_type": "ml.g5.xlarge"})
+    bigger = idle.model_copy(
+        update={"endpoint": idle.endpoint.model_copy(update={"name": "idle-big", "variants": [variant]})}
+    )
+    return snapshot.model_copy(update={"endpoints": [*snapshot.endpoints, bigger]})
+
+
+def _lock(name: str, *, requested_at: datetime, expires_at: datetime) -> ApprovalLock:
+    return ApprovalLock(
+        account_id="123456789012",
+        region="us-east-1",
+        endpoint_name=name,
+        approval_id="k3Jd9sLq0aZx",
+        action_id="a1",
+        requested_at=requested_at,
+        expires_at=expires_at,
+    )
+
+
+def _rejection(name: str, *, rejected_at: datetime) -> Rejection:
+    return Rejection(
+        account_id="123456789012",
+        region="us-east-1",
+        endpoint_name=name,
+        approval_id="k3Jd9sLq0aZx",
+        rejected_by="U123",
+        rejected_at=rejected_at,
+        expires_at=rejected_at + timedelta(days=14),
+    )
+
+
+def _key(name: str) -> str:
+    return endpoint_key("123456789012", "us-east-1", name)
+
+
+def test_an_endpoint_with_an_approval_pending_waits_with_the_reason_and_leaves_its_place_to_another(
+    snapshot: ScanSnapshot,
+) -> None:
+    # GIVEN two idle endpoints, one action a run, and an approval for the larger one open since yesterday
+    fleet = _with_bigger_idle(snapshot)
+    pending = _lock("idle-big", requested_at=NOW - timedelta(days=1), expires_at=NOW + timedelta(hours=1))
+    holds = Holds(locks={_key("idle-big"): pending})
+    # WHEN the run is analyzed
+    analysis = analyze(
+        fleet, bundled_price_book(), policy(MAX_ACTIONS_PER_RUN=1), NOW, run_id="r", holds=holds
+    )
+    # THEN the other idle endpoint gets the run's one place, nothing is deferred, and the plan says why
+    assert [action.finding.endpoint_name for action in analysis.actions] == ["idle-fraud-xgb"]
+    assert analysis.deferred == []
+    big = next(f for f in analysis.plan.findings if f.endpoint_name == "idle-big")
+    assert big.action == Action.PARK
+    assert big.blocked_by == ["approval pending since 2026-11-29 12:00 UTC (approval k3Jd9sLq0aZx)"]
+
+
+def test_a_lock_past_its_expiry_does_not_hold_the_endpoint_even_before_ttl_deletes_it(
+    snapshot: ScanSnapshot,
+) -> None:
+    stale = _lock("idle-fraud-xgb", requested_at=NOW - timedelta(days=2), expires_at=NOW)
+    holds = Holds(locks={_key("idle-fraud-xgb"): stale})
+    analysis = analyze(snapshot, bundled_price_book(), policy(), NOW, run_id="r", holds=holds)
+    assert [action.finding.endpoint_name for action in analysis.actions] == ["idle-fraud-xgb"]
+
+
+@pytest.mark.parametrize(
+    ("rejected_days_ago", "cooldown_days", "held_back"),
+    [(13, 14, True), (14, 14, False), (13, 12, False), (0, 0, False)],
+)
+def test_a_rejected_endpoint_waits_for_the_cooldown_and_no_longer(
+    snapshot: ScanSnapshot, rejected_days_ago: int, cooldown_days: int, held_back: bool
+) -> None:
+    # GIVEN the idle endpoint was rejected `rejected_days_ago` days ago, with RejectionCooldownDays set
+    rejection = _rejection("idle-fraud-xgb", rejected_at=NOW - timedelta(days=rejected_days_ago))
+    holds = Holds(rejections={_key("idle-fraud-xgb"): rejection})
+    chosen = policy(REJECTION_COOLDOWN_DAYS=cooldown_days)
+    # WHEN analyzed THEN it is proposed only once the cooldown is over
+    analysis = analyze(snapshot, bundled_price_book(), chosen, NOW, run_id="r", holds=holds)
+    finding = next(f for f in analysis.plan.findings if f.endpoint_name == "idle-fraud-xgb")
+    assert [a.finding.endpoint_name for a in analysis.actions] == ([] if held_back else ["idle-fraud-xgb"])
+    if held_back:
+        assert finding.blocked_by == ["rejected by U123 on 2026-11-17, cooldown until 2026-12-01"]
+    else:
+        assert finding.blocked_by == []
+
+
+def test_the_waiting_list_names_each_held_endpoint_and_why() -> None:
+    findings = [_park("a", 10.0), _park("b", 20.0), _park("c", 30.0)]
+    plan = Plan(generated_at=NOW, region="us-east-1", lookback_days=14, findings=findings)
+    holds = Holds(
+        locks={_key("a"): _lock("a", requested_at=NOW, expires_at=NOW + timedelta(hours=25))},
+        rejections={_key("b"): _rejection("b", rejected_at=NOW - timedelta(days=1))},
+    )
+    held, waiting = hold_back(plan, holds, policy(), NOW)
+    assert waiting == [
+        "a: approval pending since 2026-11-30 12:00 UTC (approval k3Jd9sLq0aZx)",
+        "b: rejected by U123 on 2026-11-29, cooldown until 2026-12-13",
+    ]
+    assert [f.endpoint_name for f in held.findings if is_actionable(f)] == ["c"]
+
+
+def test_actions_carry_the_rejection_cooldown_to_the_approval() -> None:
+    actions, _ = choose_actions([_park("a", 10.0)], policy(REJECTION_COOLDOWN_DAYS=3), run_id="r")
+    assert [action.rejection_cooldown_days for action in actions] == [3]

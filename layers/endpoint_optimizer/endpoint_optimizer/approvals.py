@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qs
@@ -18,14 +18,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from endpoint_optimizer import slack
-from endpoint_optimizer.ledger import ApprovalAlreadyDecided, ApprovalExpired, ApprovalNotFound, StateTable
-from endpoint_optimizer.models import Approval, ApprovalState, ProposedAction
+from endpoint_optimizer.ledger import (
+    LOCK_APPLY_MARGIN,
+    ApprovalAlreadyDecided,
+    ApprovalExpired,
+    ApprovalNotFound,
+    LockHeld,
+    StateTable,
+)
+from endpoint_optimizer.models import Approval, ApprovalLock, ApprovalState, ProposedAction, Rejection
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 # Step Functions error name the workflow catches to record a rejection (statemachines/optimize.asl.json).
 REJECTED_ERROR = "ApprovalRejected"
+# ... and to record an action skipped because another approval of the endpoint is open.
+ALREADY_OPEN_ERROR = "ApprovalAlreadyOpen"
 # SendTaskSuccess/SendTaskFailure errors meaning the workflow no longer waits for this token
 # (botocore 1.43.127 stepfunctions/2016-11-23 service model, read 2026-11-30).
 TOKEN_GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
@@ -35,26 +44,77 @@ def new_approval_id() -> str:
     return secrets.token_urlsafe(9)  # 12 characters, 72 random bits: opaque and short for a button value
 
 
+@dataclass(frozen=True)
+class ApprovalSkipped:
+    """No card was posted: another approval is open for the endpoint. The waiting task was failed with
+    ALREADY_OPEN_ERROR and `reason`, which the workflow records as a skipped action."""
+
+    reason: str
+
+
+def already_open(action: ProposedAction, holder: ApprovalLock | None) -> str:
+    name = action.finding.endpoint_name
+    if holder is None:
+        return f"an approval is already open for {name}"
+    asked = holder.requested_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"an approval is already open for {name} (approval {holder.approval_id}, asked {asked})"
+
+
 def request_approval(
-    table: StateTable, webhook_url: str, action: ProposedAction, *, task_token: str, now: datetime
-) -> Approval:
+    table: StateTable,
+    stepfunctions: SFNClient,
+    webhook_url: str,
+    action: ProposedAction,
+    *,
+    task_token: str,
+    now: datetime,
+) -> Approval | ApprovalSkipped:
+    """Post the approval card, unless another approval of the endpoint is open (one card per endpoint,
+    whatever overlapping runs propose): its lock is taken first, with a conditional write."""
+    finding = action.finding
     approval = Approval(
         approval_id=new_approval_id(),
         task_token=task_token,
         action_id=action.action_id,
-        finding=action.finding,
+        finding=finding,
         state=ApprovalState.PENDING,
         requested_at=now,
         expires_at=now + timedelta(seconds=action.approval_timeout_seconds),
+        rejection_cooldown_days=action.rejection_cooldown_days,
     )
-    table.put_approval(approval)  # before the card: a button must never point at a missing approval
-    finding = action.finding
-    slack.post(
-        webhook_url,
-        text=f"Approve {finding.action.value} of {finding.endpoint_name}? "
-        f"Saves {slack.usd(finding.estimated_monthly_savings_usd)} a month.",
-        blocks=slack.approval_card(finding, approval.approval_id, approval.expires_at),
+    lock = ApprovalLock(
+        account_id=finding.account_id,
+        region=finding.region,
+        endpoint_name=finding.endpoint_name,
+        approval_id=approval.approval_id,
+        action_id=action.action_id,
+        requested_at=now,
+        expires_at=approval.expires_at + LOCK_APPLY_MARGIN,  # held through the apply that may follow
     )
+    try:
+        table.take_lock(lock, now=now)
+    except LockHeld as held:
+        reason = already_open(action, held.holder)
+        try:  # the workflow waits for this token: end the wait as "skipped" (its Catch)
+            stepfunctions.send_task_failure(taskToken=task_token, error=ALREADY_OPEN_ERROR, cause=reason)
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in TOKEN_GONE:
+                raise
+        return ApprovalSkipped(reason)
+    try:
+        table.put_approval(approval)  # before the card: a button must never point at a missing approval
+        slack.post(
+            webhook_url,
+            text=f"Approve {finding.action.value} of {finding.endpoint_name}? "
+            f"Saves {slack.usd(finding.estimated_monthly_savings_usd)} a month.",
+            blocks=slack.approval_card(finding, approval.approval_id, approval.expires_at),
+        )
+    except BaseException:
+        # No card: the endpoint must not stay locked by an approval nobody can see.
+        table.release_lock(
+            finding.account_id, finding.region, finding.endpoint_name, approval_id=lock.approval_id
+        )
+        raise
     return approval
 
 
@@ -132,10 +192,12 @@ def handle_click(
                 taskToken=approval.task_token, error=REJECTED_ERROR, cause=f"rejected in Slack by {user_id}"
             )
             message = f"Rejected by <@{user_id}>: {approval.finding.endpoint_name} is left as it is."
+            message += _start_cooldown(table, approval, user_id=user_id, now=now)
     except ClientError as error:
         if error.response["Error"]["Code"] in TOKEN_GONE:
             # Step Functions stopped waiting (timeout) a moment before the click: nothing will be applied.
             table.mark_expired(approval.approval_id)
+            _release(table, approval)
             return InteractionOutcome(
                 HTTPStatus.GONE, "this approval expired before the click arrived; nothing changed"
             )
@@ -148,12 +210,44 @@ def handle_click(
     return InteractionOutcome(HTTPStatus.OK, message, approval)
 
 
+def _release(table: StateTable, approval: Approval) -> None:
+    finding = approval.finding
+    table.release_lock(
+        finding.account_id, finding.region, finding.endpoint_name, approval_id=approval.approval_id
+    )
+
+
+def _start_cooldown(table: StateTable, approval: Approval, *, user_id: str, now: datetime) -> str:
+    """A rejection keeps the endpoint out of the next runs' proposals for the cooldown, and ends the
+    approval's hold on it. The workflow has been told already: a failure here is said, not raised."""
+    finding = approval.finding
+    until = now + timedelta(days=approval.rejection_cooldown_days)
+    try:
+        table.put_rejection(
+            Rejection(
+                account_id=finding.account_id,
+                region=finding.region,
+                endpoint_name=finding.endpoint_name,
+                approval_id=approval.approval_id,
+                rejected_by=user_id,
+                rejected_at=now,
+                expires_at=until,
+            )
+        )
+        _release(table, approval)
+    except (BotoCoreError, ClientError) as error:
+        return f" (The cooldown could not be recorded, so it may be proposed again: {error})"
+    return f" Not proposed again before {until.astimezone(UTC).strftime('%Y-%m-%d')}."
+
+
 def invalid_request(reason: str) -> InteractionOutcome:
     return InteractionOutcome(HTTPStatus.BAD_REQUEST, reason)
 
 
 __all__ = [
+    "ALREADY_OPEN_ERROR",
     "REJECTED_ERROR",
+    "ApprovalSkipped",
     "BlockActions",
     "InteractionOutcome",
     "ValidationError",

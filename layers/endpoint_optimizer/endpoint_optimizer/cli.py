@@ -158,6 +158,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             clients.autoscaling,
             table,
             args.endpoint,
+            s3=clients.s3,
+            ecr=clients.ecr,
             now=datetime.now(UTC),
             restored_by=os.environ.get("USER"),
             wait=not args.no_wait,
@@ -165,6 +167,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     except RestoreFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if args.no_wait:
+        print(
+            f"creating {args.endpoint} from config {snapshot.config_name}; run the same restore again once "
+            f"it is InService to put back its {len(snapshot.scalable_targets)} scalable target(s)"
+        )
+        return 0
     print(
         f"restored {args.endpoint} from config {snapshot.config_name} "
         f"with {len(snapshot.scalable_targets)} scalable target(s)"

@@ -8,16 +8,20 @@ plan, Slack, SNS and the ledger.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from endpoint_optimizer.ladder import consolidate, decide, rule_for, unscanned_finding
 from endpoint_optimizer.models import (
     Action,
     Analysis,
     Finding,
+    Holds,
     Plan,
     ProposedAction,
+    ScanFacts,
+    ScannedEndpoint,
     ScanSnapshot,
+    VariantFacts,
 )
 from endpoint_optimizer.pricing import PriceBook
 from endpoint_optimizer.settings import Policy
@@ -34,7 +38,7 @@ RISK_RANK = {
     Action.CONSOLIDATE: 6,
 }
 
-__all__ = ["analyze", "choose_actions", "decide", "is_actionable", "plan_for"]
+__all__ = ["analyze", "choose_actions", "decide", "hold_back", "hold_reason", "is_actionable", "plan_for"]
 
 # Outside the stack's own account and region nothing is applied (the apply function's clients and IAM
 # are scoped to them): such findings keep their action and numbers, and say why nobody is asked.
@@ -63,7 +67,10 @@ def plan_for(
             report_only(finding, home)
             for finding in [
                 *consolidate(
-                    [decide(scanned, prices, policy, now) for scanned in snapshot.endpoints],
+                    [
+                        with_scan_facts(decide(scanned, prices, policy, now), scanned, snapshot)
+                        for scanned in snapshot.endpoints
+                    ],
                     snapshot.endpoints,
                     prices,
                 ),
@@ -71,6 +78,42 @@ def plan_for(
             ]
         ],
     )
+
+
+def scan_facts(scanned: ScannedEndpoint, snapshot: ScanSnapshot) -> ScanFacts:
+    """What the scan saw of `scanned`, as apply will compare it with the endpoint as it is then."""
+    endpoint = scanned.endpoint
+    windows = [
+        (m.window_start, m.window_start + timedelta(hours=m.window_hours))
+        for m in scanned.metrics
+        if m.window_start is not None
+    ]
+    if windows:
+        window_start, window_end = min(start for start, _ in windows), max(end for _, end in windows)
+    else:  # no metrics at all: the window the scan asked for (the same hour-aligned look-back)
+        window_end = snapshot.scanned_at.replace(minute=0, second=0, microsecond=0)
+        window_start = window_end - timedelta(days=snapshot.lookback_days)
+    return ScanFacts(
+        scanned_at=snapshot.scanned_at,
+        endpoint_last_modified_at=endpoint.last_modified_at,
+        config_name=endpoint.config_name,
+        variants=[
+            VariantFacts(
+                name=variant.name,
+                instance_type=variant.instance_type,
+                instance_count=variant.instance_count,
+                image=variant.image,
+            )
+            for variant in endpoint.variants
+        ],
+        inference_components=[component.name for component in endpoint.inference_components],
+        metrics_window_start=window_start,
+        metrics_window_end=window_end,
+    )
+
+
+def with_scan_facts(finding: Finding, scanned: ScannedEndpoint, snapshot: ScanSnapshot) -> Finding:
+    return finding.model_copy(update={"scan": scan_facts(scanned, snapshot)})
 
 
 def is_actionable(finding: Finding) -> bool:
@@ -85,6 +128,49 @@ def is_actionable(finding: Finding) -> bool:
 def largest_saving_first(finding: Finding) -> tuple[bool, float]:
     """Sort key: largest known saving first; unknown savings last (we cannot say what they are worth)."""
     return (finding.estimated_monthly_savings_usd is None, -(finding.estimated_monthly_savings_usd or 0))
+
+
+# ------------------------------------------------------------------ one open approval per endpoint
+# An endpoint with an approval still open (its lock) or rejected within RejectionCooldownDays is not
+# proposed again: it is blocked with the reason, so it never takes one of MaxActionsPerRun's places.
+
+
+def _at(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _on(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def hold_reason(finding: Finding, holds: Holds, policy: Policy, now: datetime) -> str | None:
+    """Why `finding` must wait (an open approval, a recent rejection), or None. Times are compared with
+    `now`: DynamoDB's TTL deletes expired items days late, so an item read is not necessarily live."""
+    lock = holds.lock_for(finding)
+    if lock is not None and lock.expires_at > now:
+        return f"approval pending since {_at(lock.requested_at)} (approval {lock.approval_id})"
+    rejection = holds.rejection_for(finding)
+    if rejection is not None:
+        until = rejection.rejected_at + timedelta(days=policy.rejection_cooldown_days)
+        if now < until:
+            rejected = f"rejected by {rejection.rejected_by} on {_on(rejection.rejected_at)}"
+            return f"{rejected}, cooldown until {_on(until)}"
+    return None
+
+
+def hold_back(plan: Plan, holds: Holds, policy: Policy, now: datetime) -> tuple[Plan, list[str]]:
+    """`plan` with every actionable finding that must wait blocked by its reason (so it stays in the plan
+    with the reason, and is not proposed), and the "<endpoint>: <reason>" lines for the report."""
+    findings: list[Finding] = []
+    waiting: list[str] = []
+    for finding in plan.findings:
+        reason = hold_reason(finding, holds, policy, now) if is_actionable(finding) else None
+        if reason is None:
+            findings.append(finding)
+            continue
+        findings.append(finding.model_copy(update={"blocked_by": [*finding.blocked_by, reason]}))
+        waiting.append(f"{finding.endpoint_name}: {reason}")
+    return plan.model_copy(update={"findings": findings}), waiting
 
 
 def choose_actions(
@@ -115,6 +201,7 @@ def choose_actions(
             finding=finding,
             mode=policy.mode,
             approval_timeout_seconds=policy.approval_timeout_seconds,
+            rejection_cooldown_days=policy.rejection_cooldown_days,
         )
         for finding in chosen
     ]
@@ -129,9 +216,13 @@ def analyze(
     *,
     run_id: str,
     home: Home | None = None,
+    holds: Holds | None = None,
 ) -> Analysis:
-    """Decide every endpoint, then choose what to act on this run (blast radius: MaxActionsPerRun)."""
+    """Decide every endpoint, then choose what to act on this run (blast radius: MaxActionsPerRun);
+    endpoints `holds` says must wait are blocked first, so they leave their place to others."""
     plan = plan_for(snapshot, prices, policy, now, home=home)
+    if holds is not None:
+        plan, _ = hold_back(plan, holds, policy, now)
     actions, deferred = choose_actions(
         [finding for finding in plan.findings if is_actionable(finding)], policy, run_id=run_id
     )

@@ -238,3 +238,55 @@ def _aware_like(timestamp: datetime, reference: datetime) -> datetime:
     if timestamp.tzinfo is None and reference.tzinfo is not None:
         return timestamp.replace(tzinfo=reference.tzinfo)
     return timestamp
+
+
+# One-minute datapoints are kept 15 days ("Data points with a period of 60 seconds (1 minute) are
+# available for 15 days"; CloudWatch concepts, Metrics retention, read 2026-12-01); older windows read
+# hourly sums (kept 455 days).
+MINUTE_DATA_RETENTION = timedelta(days=15)
+
+
+def invocations_since(
+    cloudwatch: CloudWatchClient,
+    endpoint_name: str,
+    *,
+    variants: Iterable[str],
+    inference_components: Iterable[str] = (),
+    start: datetime,
+    end: datetime,
+) -> float | None:
+    """Invocations of an endpoint's variants and inference components from `start` to `end` (the
+    re-check right before a change). None when CloudWatch did not answer every query completely: the
+    caller must read that as "not known", never as zero."""
+    if end <= start:
+        return 0.0
+    period = 60 if end - start <= MINUTE_DATA_RETENTION else HOUR
+    signal = Signal("invocations", INVOCATION_NAMESPACE, "Invocations", "Sum", period)
+    queries = [_Query(f"v{i}", endpoint_name, name, "variant", signal) for i, name in enumerate(variants)]
+    queries += [
+        _Query(f"c{i}", endpoint_name, name, "inference_component", signal)
+        for i, name in enumerate(inference_components)
+    ]
+    if not queries:
+        return None
+    request: dict[str, Any] = {
+        "MetricDataQueries": [query.request() for query in queries],
+        "StartTime": start,
+        "EndTime": end,
+        "ScanBy": "TimestampAscending",
+    }
+    total = 0.0
+    status: dict[str, str] = {}
+    while True:
+        page = cloudwatch.get_metric_data(**request)
+        for result in page["MetricDataResults"]:
+            # PartialData on a page followed by NextToken means "more on the next page": judge the last.
+            status[result["Id"]] = result.get("StatusCode", "Complete")
+            total += sum(float(value) for value in result.get("Values", []))
+        token = page.get("NextToken")
+        if not token:
+            break
+        request["NextToken"] = token
+    if any(status.get(query.query_id) != "Complete" for query in queries):
+        return None
+    return total

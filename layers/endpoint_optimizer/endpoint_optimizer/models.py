@@ -13,6 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 HOURS_PER_MONTH = 730  # AWS pricing pages quote monthly cost at 730 hours.
+# RejectionCooldownDays default: days a rejected endpoint is not proposed again (template parameter).
+DEFAULT_REJECTION_COOLDOWN_DAYS = 14
 
 
 class Action(StrEnum):
@@ -162,6 +164,31 @@ class ScanSnapshot(Model):
 Confidence = Literal["high", "medium", "low"]
 
 
+class VariantFacts(Model):
+    """What one variant ran when it was scanned: apply refuses if this is no longer what runs."""
+
+    name: str
+    instance_type: str | None = None
+    instance_count: int = 0
+    image: str | None = None
+
+
+class ScanFacts(Model):
+    """What the scan saw of one endpoint, typed: the only input apply trusts about the past.
+
+    Approvals can come days after the scan, so apply compares these facts with the endpoint as it is
+    now and reads traffic from `metrics_window_end` (where the scan's metrics stopped) until the change.
+    """
+
+    scanned_at: datetime
+    endpoint_last_modified_at: datetime
+    config_name: str
+    variants: list[VariantFacts] = Field(default_factory=list)
+    inference_components: list[str] = Field(default_factory=list)
+    metrics_window_start: datetime
+    metrics_window_end: datetime
+
+
 class Finding(Model):
     """One decision about one endpoint; the plan file's `findings[]` item (schema_version 1)."""
 
@@ -176,6 +203,8 @@ class Finding(Model):
     reasons: list[str] = Field(default_factory=list)
     blocked_by: list[str] = Field(default_factory=list)
     evidence: dict[str, float | int | str | None] = Field(default_factory=dict)
+    # None only for endpoints the scan could not read (never acted on).
+    scan: ScanFacts | None = None
 
 
 class Plan(Model):
@@ -203,6 +232,9 @@ class ProposedAction(Model):
     mode: Literal["approve", "auto"]
     approval_timeout_seconds: int
     approval: ApprovalGrant | None = None  # set by "Wait for approval" (ResultPath $.approval)
+    # How long a rejection keeps the endpoint from being proposed again (RejectionCooldownDays, set by
+    # Analyze): carried to the approval so the Slack click that rejects can write the cooldown.
+    rejection_cooldown_days: int = Field(default=DEFAULT_REJECTION_COOLDOWN_DAYS, ge=0)
 
 
 class Analysis(Model):
@@ -230,10 +262,16 @@ class Approval(Model):
     expires_at: datetime
     decided_by: str | None = None
     decided_at: datetime | None = None
+    # From the action (RejectionCooldownDays): the cooldown a rejection of this approval starts.
+    rejection_cooldown_days: int = Field(default=DEFAULT_REJECTION_COOLDOWN_DAYS, ge=0)
 
 
 class Snapshot(Model):
-    """Everything needed to bring a parked endpoint back or to roll a change back."""
+    """Everything needed to bring a parked endpoint back or to roll a change back.
+
+    The endpoint config and its models are kept whole (their Describe bodies), because SageMaker lets
+    either be deleted while the endpoint is parked; restore recreates them from here.
+    """
 
     endpoint_name: str
     taken_at: datetime
@@ -244,9 +282,28 @@ class Snapshot(Model):
     # Deregistering a scalable target deletes its policies and scheduled actions: keep them to replay.
     scaling_policies: list[dict[str, Any]] = Field(default_factory=list)
     scheduled_actions: list[dict[str, Any]] = Field(default_factory=list)
+    endpoint_config: dict[str, Any] = Field(default_factory=dict)  # DescribeEndpointConfig, whole
+    models: list[dict[str, Any]] = Field(default_factory=list)  # DescribeModel of each variant, whole
+    # Deployed image as specified -> as resolved (DescribeEndpoint DeployedImages): what actually ran.
+    image_digests: dict[str, str] = Field(default_factory=dict)
 
 
-Outcome = Literal["applied", "rejected", "expired", "failed", "skipped", "restored"]
+IntentState = Literal["open", "done", "rolled_back"]
+
+
+class Intent(Model):
+    """Written before the first change of an action and resolved after it: a change that died half-way
+    is found by its open intent, and rolled back or finished from the snapshot it names."""
+
+    endpoint_name: str
+    action_id: str
+    action: Action
+    snapshot_taken_at: datetime
+    started_at: datetime
+    state: IntentState = "open"
+
+
+Outcome = Literal["applied", "rejected", "expired", "failed", "skipped", "restored", "refused"]
 
 
 class LedgerEntry(Model):
@@ -258,6 +315,8 @@ class LedgerEntry(Model):
     monthly_cost_before_usd: float | None = None
     monthly_cost_after_usd: float | None = None
     detail: str = ""
+    # For a park: the snapshot that brings it back (restore uses this one, not the newest).
+    snapshot_taken_at: datetime | None = None
 
 
 class ActionResult(Model):
@@ -316,6 +375,66 @@ class PlanSummary(Model):
 TOP_FINDINGS = 10  # the largest findings of a run, listed in its report
 
 
+# ------------------------------------------------------- one open approval per endpoint (locks, rejections)
+
+
+class ApprovalLock(Model):
+    """`LOCK#<account>#<region>#<endpoint>`: the one open approval of an endpoint, taken when its card is
+    posted and held through apply; it expires a margin after the approval (DynamoDB TTL is lazy, so
+    readers compare `expires_at` with now)."""
+
+    account_id: str
+    region: str
+    endpoint_name: str
+    approval_id: str
+    action_id: str
+    requested_at: datetime
+    expires_at: datetime
+
+
+class Rejection(Model):
+    """`REJECTION#<account>#<region>#<endpoint>`: a person rejected a change; Analyze leaves the endpoint
+    alone for RejectionCooldownDays after `rejected_at`."""
+
+    account_id: str
+    region: str
+    endpoint_name: str
+    approval_id: str
+    rejected_by: str
+    rejected_at: datetime
+    expires_at: datetime
+
+
+def endpoint_key(account_id: str, region: str, endpoint_name: str) -> str:
+    """The `<account>#<region>#<endpoint>` part of LOCK# and REJECTION# keys."""
+    return f"{account_id}#{region}#{endpoint_name}"
+
+
+class Holds(Model):
+    """The open approvals and the rejections of the endpoints a run could propose, read before choosing
+    (decisions stay pure: this is data)."""
+
+    locks: dict[str, ApprovalLock] = Field(default_factory=dict)  # by endpoint_key
+    rejections: dict[str, Rejection] = Field(default_factory=dict)  # by endpoint_key
+
+    def lock_for(self, finding: Finding) -> ApprovalLock | None:
+        return self.locks.get(endpoint_key(finding.account_id, finding.region, finding.endpoint_name))
+
+    def rejection_for(self, finding: Finding) -> Rejection | None:
+        return self.rejections.get(endpoint_key(finding.account_id, finding.region, finding.endpoint_name))
+
+
+class LeftForLater(Model):
+    """Actionable endpoints not proposed this run, cut to a few for the workflow state and the messages;
+    the whole lists are in S3 at `whole_list`."""
+
+    # Deferred by MaxActionsPerRun, MaxMonthlyChangeUSD or the state size (FleetAnalysis.deferred: the first)
+    deferred_total: int = 0
+    waiting: list[str] = Field(default_factory=list)  # "<endpoint>: <why>" (approval pending, rejected)
+    waiting_total: int = 0
+    whole_list: str | None = None  # s3://<bucket>/plans/<state machine>/<run>/left-for-later.json
+
+
 class FleetAnalysis(Model):
     """What the Analyze step returns to the workflow for every target: small, whatever the fleet size."""
 
@@ -324,6 +443,7 @@ class FleetAnalysis(Model):
     actions: list[ProposedAction]
     deferred: list[str] = Field(default_factory=list)
     top_findings: list[Finding] = Field(default_factory=list)  # the largest savings, for the report
+    later: LeftForLater = Field(default_factory=LeftForLater)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

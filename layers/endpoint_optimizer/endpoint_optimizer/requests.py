@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from endpoint_optimizer.artifacts import INLINE_BUDGET_BYTES, SnapshotRef
 from endpoint_optimizer.models import (
     ActionResult,
     Finding,
+    LeftForLater,
     PlanSummary,
     ProposedAction,
     ScanFailure,
@@ -50,6 +51,7 @@ class ReportRequest(_Request):
     actions: list[ProposedAction]
     deferred: list[str] = Field(default_factory=list)
     top_findings: list[Finding] = Field(default_factory=list)
+    later: LeftForLater = Field(default_factory=LeftForLater)
 
 
 class SummaryRequest(_Request):
@@ -59,6 +61,7 @@ class SummaryRequest(_Request):
     unscanned: list[ScanFailure] = Field(default_factory=list)
     results: list[ActionResult]
     deferred: list[str] = Field(default_factory=list)
+    later: LeftForLater = Field(default_factory=LeftForLater)
 
 
 NotifyRequest = Annotated[ReportRequest | SummaryRequest, Field(discriminator="kind")]
@@ -72,3 +75,24 @@ class ApprovalRequest(_Request):
 class ApplyRequest(_Request):
     execution_id: str | None = None
     action: ProposedAction
+
+
+class RecoverRequest(_Request):
+    """The Catch of "Apply action": finish or undo what the failed attempt changed."""
+
+    execution_id: str | None = None
+    recover: Literal[True]
+    action: ProposedAction
+    error: dict[str, str | None] = Field(default_factory=dict)  # States' {"Error": ..., "Cause": ...}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _error_beside_the_action(cls, data: Any) -> Any:
+        """The Catch's ResultPath ($.error) puts the error inside the action's state: move it out."""
+        if isinstance(data, dict) and isinstance(data.get("action"), dict) and "error" in data["action"]:
+            action = dict(data["action"])
+            return {**data, "action": action, "error": action.pop("error") or {}}
+        return data
+
+
+ApplyOrRecover = ApplyRequest | RecoverRequest

@@ -12,7 +12,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from endpoint_optimizer.models import ACCOUNT_ID_PATTERN
+from endpoint_optimizer.models import ACCOUNT_ID_PATTERN, DEFAULT_REJECTION_COOLDOWN_DAYS
 from endpoint_optimizer.targets import (
     EXTERNAL_ID_MAX,
     EXTERNAL_ID_MIN,
@@ -73,6 +73,11 @@ class Policy(_Settings):
     approval_timeout_hours: float = Field(alias="APPROVAL_TIMEOUT_HOURS", gt=0, le=168)
     # Blast radius in money: the current monthly cost of the endpoints changed in one run.
     max_monthly_change_usd: float = Field(alias="MAX_MONTHLY_CHANGE_USD", ge=0, default=5000)
+    # Days after a person rejects a change during which the endpoint is not proposed again
+    # (RejectionCooldownDays); 0 proposes it again on the next run.
+    rejection_cooldown_days: int = Field(
+        alias="REJECTION_COOLDOWN_DAYS", ge=0, le=365, default=DEFAULT_REJECTION_COOLDOWN_DAYS
+    )
 
     @property
     def approval_timeout_seconds(self) -> int:
@@ -101,6 +106,8 @@ class SlackInteractionsSettings(_Settings):
 class ApplySettings(_Settings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     skip_tag_key: str = Field(alias="SKIP_TAG_KEY", min_length=1)
+    # The stack's mode (template parameter Mode), never the event's: an event cannot skip the approval.
+    mode: Literal["report", "approve", "auto"] = Field(alias="MODE")
 
 
 class TargetsSettings(_Settings):

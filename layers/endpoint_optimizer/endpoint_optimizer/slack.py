@@ -1,10 +1,15 @@
-"""Slack messages as Block Kit (built with slack-sdk's models, which enforce Slack's limits) and posting.
+"""Slack messages as Block Kit (built with slack-sdk's models, which enforce Slack's limits), posting, and
+verifying that an interaction request comes from Slack.
 
 Buttons carry only the short approval id; the Step Functions task token stays in DynamoDB.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+from collections.abc import Mapping
 from datetime import datetime
 
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -19,6 +24,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     SectionBlock,
 )
+from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from endpoint_optimizer.models import Finding
@@ -55,8 +61,9 @@ def approval_card(finding: Finding, approval_id: str, expires_at: datetime) -> l
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"Approval `{approval_id}` expires {expires_at.strftime('%Y-%m-%d %H:%M UTC')}. "
-                    "No answer means no change."
+                    text=f"{scanned_line(finding)}Approval `{approval_id}` expires "
+                    f"{expires_at.strftime('%Y-%m-%d %H:%M UTC')}. No answer means no change; before acting, "
+                    "the endpoint is checked again for traffic and changes since the scan."
                 )
             ]
         ),
@@ -79,6 +86,13 @@ def approval_card(finding: Finding, approval_id: str, expires_at: datetime) -> l
             ],
         ),
     ]
+
+
+def scanned_line(finding: Finding) -> str:
+    """When the numbers above were true: an approval can come days later."""
+    if finding.scan is None:
+        return ""
+    return f"Scanned {finding.scan.scanned_at.strftime('%Y-%m-%d %H:%M UTC')}. "
 
 
 def decided_card(finding_text: str, verdict: str) -> list[Block]:
@@ -112,3 +126,57 @@ def replace_message(response_url: str, text: str, blocks: list[Block], *, timeou
     response = client.send(text=text, blocks=blocks, replace_original=True)
     if response.status_code != 200:
         raise SlackPostFailed(f"Slack answered HTTP {response.status_code}: {response.body[:200]}")
+
+
+# ---- verifying interaction requests -----------------------------------------------------------------
+# Slack signs `v0:<timestamp>:<raw body>` with HMAC-SHA256 and sends "v0=" + 64 hex digits in
+# X-Slack-Signature and the Unix time in seconds in X-Slack-Request-Timestamp ("Verifying requests from
+# Slack", docs.slack.dev/authentication/verifying-requests-from-slack, read 2026-12-01). Anything else is
+# refused here, before slack-sdk sees it: its verifier raises on a timestamp int() cannot read and on a
+# non-ASCII signature (hmac.compare_digest), and cannot hash a body that is not UTF-8 (slack-sdk 3.48.0).
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class UnverifiedRequest(ValueError):
+    """The request cannot be shown to come from Slack: the endpoint answers 401 and changes nothing."""
+
+
+class _FixedClock(Clock):
+    def __init__(self, now: datetime) -> None:
+        self._now = now.timestamp()
+
+    def now(self) -> float:
+        return self._now
+
+
+def verified_body(
+    signing_secret: str,
+    *,
+    body: str | None,
+    is_base64_encoded: bool,
+    headers: Mapping[str, str] | None,
+    now: datetime,
+) -> str:
+    """The request body as Slack signed it, or UnverifiedRequest saying why it is not.
+
+    `body`/`is_base64_encoded`/`headers` are the API Gateway event's. The HMAC and the 5-minute replay
+    window are slack-sdk's SignatureVerifier; this only refuses, cheaply and without raising anything
+    else, the input it cannot take.
+    """
+    normalized = {str(key).lower(): value for key, value in (headers or {}).items()}
+    timestamp = normalized.get("x-slack-request-timestamp")
+    signature = normalized.get("x-slack-signature")
+    if not isinstance(timestamp, str) or not _TIMESTAMP.fullmatch(timestamp):
+        raise UnverifiedRequest("missing or malformed X-Slack-Request-Timestamp")
+    if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
+        raise UnverifiedRequest("missing or malformed X-Slack-Signature")
+    try:
+        raw = base64.b64decode(body or "", validate=True) if is_base64_encoded else (body or "").encode()
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):  # bad base64, a body that is not UTF-8, lone surrogates
+        raise UnverifiedRequest("the body is not valid base64-encoded UTF-8") from None
+    verifier = SignatureVerifier(signing_secret, clock=_FixedClock(now))
+    if not verifier.is_valid(body=text, timestamp=timestamp, signature=signature):
+        raise UnverifiedRequest("invalid Slack signature or a timestamp more than 5 minutes off")
+    return text

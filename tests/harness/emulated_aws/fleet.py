@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from emulated_aws.labelled_fleet import HARDWARE
 from emulated_aws.server import EmulatedAws
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
 
 DEFAULT_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account: the stack's own in the emulator
+DEFAULT_REGION = "us-east-1"
 EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-demo"
 INVOCATIONS_NAMESPACE = "AWS/SageMaker"
 ENDPOINTS_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -77,6 +80,25 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+MODEL_BUCKET = "demo-models-123456789012"
+
+
+def model_artifact_url(endpoint: str, variant: str) -> str:
+    return f"s3://{MODEL_BUCKET}/{endpoint}/{variant}/model.tar.gz"
+
+
+def put_model_artifact(account_id: str, url: str) -> None:
+    """A stand-in model.tar.gz where the model says it is (in the emulator's process, like backdating)."""
+    from moto.backends import get_backend
+    from moto.s3.exceptions import BucketAlreadyExists
+
+    bucket, key = url.removeprefix("s3://").split("/", 1)
+    s3 = get_backend("s3")[account_id]["global"]
+    with contextlib.suppress(BucketAlreadyExists):  # one bucket for every endpoint's artifacts
+        s3.create_bucket(bucket, DEFAULT_REGION)
+    s3.put_object(bucket, key, b"stand-in model artifact")
+
+
 def create_endpoint(
     sm: Any,
     *,
@@ -104,7 +126,7 @@ def create_endpoint(
             ExecutionRoleArn=EXECUTION_ROLE_ARN,
             PrimaryContainer={
                 "Image": variant.image,
-                "ModelDataUrl": f"s3://demo-models-123456789012/{name}/{variant.name}/model.tar.gz",
+                "ModelDataUrl": model_artifact_url(name, variant.name),
                 "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
             },
         )
@@ -132,6 +154,8 @@ def create_endpoint(
         "EndpointArn"
     ]
 
+    for variant in variants:  # the artifacts restore checks before it recreates a deleted model
+        put_model_artifact(account_id, model_artifact_url(name, variant.name))
     created = _naive_utc(now) - timedelta(days=created_days_ago)
     backend = get_backend("sagemaker")[account_id][sm.meta.region_name]
     endpoint = backend.endpoints[name]
@@ -140,6 +164,21 @@ def create_endpoint(
     for model_name in model_names:
         backend._models[model_name].creation_time = created
     return arn
+
+
+def redeploy(sm: Any, *, name: str, now: datetime, account_id: str = DEFAULT_ACCOUNT_ID) -> str:
+    """What UpdateEndpoint does to an endpoint (moto has no UpdateEndpoint): a new endpoint config with
+    the same variants, and LastModifiedTime moves to `now`. Returns the new config's name."""
+    from moto.backends import get_backend
+
+    current = sm.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+    variants = sm.describe_endpoint_config(EndpointConfigName=current)["ProductionVariants"]
+    new_config = f"{current}-v2"[:63]
+    sm.create_endpoint_config(EndpointConfigName=new_config, ProductionVariants=variants)
+    endpoint = get_backend("sagemaker")[account_id][sm.meta.region_name].endpoints[name]
+    endpoint.endpoint_config_name = new_config
+    endpoint.last_modified_time = _naive_utc(now)
+    return new_config
 
 
 def put_hourly_metrics(
@@ -229,20 +268,25 @@ def register_scalable_target(
 # the demo fleet
 # ---------------------------------------------------------------------------------------------------
 
-_GPU_FAMILIES = ("ml.g4dn", "ml.g5", "ml.g6", "ml.p3", "ml.p4d", "ml.p5", "ml.inf")
 
-
-def _is_gpu(instance_type: str | None) -> bool:
-    return bool(instance_type) and str(instance_type).startswith(_GPU_FAMILIES)
+def _hardware(instance_type: str | None) -> tuple[int, int]:
+    """(vCPUs, NVIDIA GPUs) of a demo instance type: what AWS sums CPU and GPU utilisation over."""
+    if instance_type not in HARDWARE:
+        raise ValueError(
+            f"add {instance_type} to emulated_aws.labelled_fleet.HARDWARE to publish its metrics"
+        )
+    return HARDWARE[instance_type]
 
 
 @dataclass(frozen=True)
 class _Traffic:
-    """How to generate one variant's hourly series."""
+    """How to generate one variant's hourly series. `cpu` is per vCPU and `gpu` per GPU (a share of the
+    instance, 0-100); the series are published as AWS publishes them, summed over the vCPUs and GPUs."""
 
-    kind: str  # idle | busy | sporadic | business_hours | none (no metrics at all)
+    kind: str  # idle | busy | steady | sporadic | business_hours | none (no metrics at all)
     cpu: tuple[float, float] = (0.5, 3.0)
     sporadic_days: tuple[int, ...] = ()
+    gpu: tuple[float, float] | None = None  # per GPU; default: follows the CPU share
 
 
 def _members() -> list[tuple[FleetMember, dict[str, _Traffic]]]:
@@ -317,6 +361,18 @@ def _members() -> list[tuple[FleetMember, dict[str, _Traffic]]]:
           [v(instance_type="ml.g4dn.2xlarge")], bt, days=150),
         m("demo-busy-geo-eta", "busy", "none", "invocations most hours, CPU 20-70 %",
           [v(instance_type="ml.c7g.xlarge", instance_count=2)], bt, days=50),
+        # ---- under-used in the instance's own terms (CloudWatch publishes sums over vCPUs and GPUs)
+        m("demo-oversized-gpu-translation", "oversized-gpu", "rightsize",
+          "ml.g5.2xlarge at 12 % per vCPU (CPUUtilization ~96 of 800) and 5 % GPU: one size down",
+          [v(instance_type="ml.g5.2xlarge")], {"AllTraffic": _Traffic("steady", cpu=(10.0, 12.0), gpu=(3.0, 5.0))},
+          days=90),
+        m("demo-moderate-cpu16-scoring", "oversized-cpu16", "rightsize",
+          "16 vCPUs at 30 % each (CPUUtilization ~480 of 1600): not busy, one size down",
+          [v(instance_type="ml.c5.4xlarge")], {"AllTraffic": _Traffic("steady", cpu=(25.0, 30.0))}, days=110),
+        m("demo-busy-llm-4gpu", "busy-multi-gpu", "none",
+          "4 GPUs at 50-70 % each (GPUUtilization up to 280 of 400) behind 3-6 % CPU: busy on its GPUs",
+          [v(instance_type="ml.g5.12xlarge")],
+          {"AllTraffic": _Traffic("steady", cpu=(3.0, 6.0), gpu=(50.0, 70.0))}, days=65),
         m("demo-busy-support-business-hours", "business-hours", "schedule",
           "traffic on weekdays 09-17 UTC only, 2 instances: scale down off-hours",
           [v(instance_type="ml.m5.xlarge", instance_count=2)],
@@ -365,6 +421,9 @@ def _series_for(
         if traffic.kind == "busy":
             calls = float(rng.randint(200, 6000)) if rng.random() < 0.95 else 0.0
             load = rng.uniform(lo, hi)
+        elif traffic.kind == "steady":
+            calls = float(rng.randint(200, 600))
+            load = rng.uniform(lo, hi)
         elif traffic.kind == "business_hours":
             on = moment.weekday() < 5 and 9 <= moment.hour < 17
             calls = float(rng.randint(500, 4000)) if on else 0.0
@@ -382,8 +441,20 @@ def _series_for(
     if variant.is_serverless:  # serverless endpoints publish no instance utilisation metrics
         return {"invocations": invocations, "cpu": None, "memory": None, "gpu": None}
     memory = [round(min(95.0, 8.0 + c * 0.6 + rng.uniform(0, 4)), 2) for c in cpu]
-    gpu = [round(min(99.0, c * 1.1), 2) for c in cpu] if _is_gpu(variant.instance_type) else None
-    return {"invocations": invocations, "cpu": cpu, "memory": memory, "gpu": gpu}
+    vcpus, gpus = _hardware(variant.instance_type)
+    per_gpu: list[float] | None = None
+    if gpus and traffic.gpu is not None:
+        per_gpu = [rng.uniform(*traffic.gpu) for _ in cpu]
+    elif gpus:
+        per_gpu = [min(99.0, c * 1.1) for c in cpu]
+    # As /aws/sagemaker/Endpoints publishes them: CPUUtilization summed over the vCPUs (0-100 x vCPUs),
+    # GPUUtilization over the GPUs; MemoryUtilization 0-100.
+    return {
+        "invocations": invocations,
+        "cpu": [round(c * vcpus, 2) for c in cpu],
+        "memory": memory,
+        "gpu": None if per_gpu is None else [round(g * gpus, 2) for g in per_gpu],
+    }
 
 
 def seed_demo_fleet(aws: EmulatedAws, now: datetime, *, lookback_days: int = 14) -> list[FleetMember]:
@@ -443,7 +514,7 @@ def seed_member_fleet(
                 why="no invocations while CPU reports every hour: reported, never acted on (member account)",
                 variants=(VariantSpec(instance_type="ml.m5.large"),),
             ),
-            {"cpu": [2.0] * hours, "memory": [21.0] * hours},
+            {"cpu": [4.0] * hours, "memory": [21.0] * hours},  # 2 % of each of 2 vCPUs
         ),
         (
             FleetMember(
@@ -453,7 +524,8 @@ def seed_member_fleet(
                 why="steady traffic",
                 variants=(VariantSpec(instance_type="ml.c5.xlarge"),),
             ),
-            {"invocations": [900.0] * hours, "cpu": [55.0] * hours, "memory": [48.0] * hours},
+            # 55 % of each of 4 vCPUs
+            {"invocations": [900.0] * hours, "cpu": [220.0] * hours, "memory": [48.0] * hours},
         ),
     ]
     for member, series in members:

@@ -13,6 +13,7 @@ h. Step Functions Distributed Map: an integer ToleratedFailurePercentage parses;
    threshold is enforced (States.ExceedToleratedFailureThreshold).
 i. STS AssumeRole: the role must exist and its trust policy's sts:ExternalId condition must match.
 j. S3 bucket policies: requests count as TLS (aws:SecureTransport), Bool conditions are evaluated.
+o. Step Functions SendTaskFailure: the `cause` reaches the waiting task (moto drops it).
 
 `apply_patches()` is idempotent. Nothing here is product code.
 """
@@ -55,6 +56,7 @@ __all__ = [
     "remove_patches",
     "sagemaker_instance_types",
     "wait_for_execution_end",
+    "warm_handler_module",
 ]
 
 MAX_METRIC_DATA_QUERIES = 500
@@ -92,6 +94,7 @@ def apply_patches() -> None:
         _patch_price_list_api()
         _patch_metric_statistics_and_target_paging()
         _patch_deregister_deletes_policies()
+        _patch_send_task_failure_cause()
         _APPLIED.set()
 
 
@@ -164,6 +167,13 @@ def forget_warm_functions() -> None:
         parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters.constants")
         if parameters is not None:
             parameters.DEFAULT_PROVIDERS.clear()
+
+
+def warm_handler_module(function_name: str) -> ModuleType | None:
+    """The loaded handler module of `function_name` (its module-level state), None before its first call."""
+    with _INVOKE_LOCK:
+        warm = _WARM.get(function_name)
+        return warm.module if warm else None
 
 
 def invocation_count(function_name: str) -> int:
@@ -1296,3 +1306,21 @@ def _patch_deregister_deletes_policies() -> None:
         ]
 
     _replace(ApplicationAutoscalingBackend, "deregister_scalable_target", deregister_scalable_target)
+
+
+# ---------------------------------------------------------------------------------------------------
+# o. Step Functions SendTaskFailure: the `cause` reaches the waiting task (a Catch's $.error.Cause), as
+#    in AWS ("cause: A more detailed explanation of the cause of the failure", SendTaskFailure API
+#    reference); moto 5.2.5's response handler reads only `error` and drops it.
+# ---------------------------------------------------------------------------------------------------
+def _patch_send_task_failure_cause() -> None:
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    _replace(StepFunctionResponse, "send_task_failure", send_task_failure)

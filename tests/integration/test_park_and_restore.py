@@ -1,0 +1,289 @@
+"""Park never acts on a stale signal and always keeps a whole way back; restore brings the endpoint back
+from the snapshot its park recorded, whatever was deleted meanwhile. On the emulated AWS, with the
+finding made by the real scanner and analyzer (no hand-made evidence)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from emulated_aws.fleet import redeploy
+from emulated_aws.server import EmulatedAws
+from endpoint_optimizer.actions import ActionRefused, RestoreFailed, apply_action, restore
+from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.models import ProposedAction, Snapshot
+from tests.integration.parkable import (
+    NAME,
+    NOW,
+    TABLE,
+    fresh,
+    scanned_park_action,
+    serving_state,
+    table_of,
+)
+
+
+@pytest.fixture
+def emulated(aws: EmulatedAws) -> Iterator[EmulatedAws]:
+    fresh(aws)
+    yield aws
+
+
+@pytest.fixture
+def action(emulated: EmulatedAws) -> ProposedAction:
+    return scanned_park_action(emulated)
+
+
+def park(clients: Clients, action: ProposedAction, *, now: Any = NOW) -> Any:
+    return apply_action(
+        clients.sagemaker,
+        clients.autoscaling,
+        clients.cloudwatch,
+        table_of(clients),
+        action,
+        mode="auto",
+        skip_tag_key="endpoint-optimizer:skip",
+        approved_by="U1",
+        now=now,
+    )
+
+
+def restore_now(clients: Clients, *, now: Any = NOW + timedelta(days=3)) -> Snapshot:
+    return restore(
+        clients.sagemaker,
+        clients.autoscaling,
+        table_of(clients),
+        NAME,
+        s3=clients.s3,
+        ecr=clients.ecr,
+        now=now,
+    )
+
+
+def table_item(aws: EmulatedAws, pk: str) -> list[dict[str, Any]]:
+    items = aws.client("dynamodb").query(
+        TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": pk}}
+    )["Items"]
+    return list(items)
+
+
+# ---- the re-check right before the change ------------------------------------------------------------
+def test_endpoint_that_got_traffic_after_the_scan_is_not_parked(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN the endpoint started serving after the scan (9,812 requests in the hour before the click)
+    before = serving_state(emulated)
+    emulated.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": NAME},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                "Timestamp": NOW - timedelta(hours=1),
+                "Value": 9812.0,
+            }
+        ],
+    )
+    # WHEN the approved park runs
+    with pytest.raises(ActionRefused, match="in use since the scan: 9,812 invocations"):
+        park(Clients(region=emulated.region), action)
+    # THEN nothing changed and nothing was stored
+    assert serving_state(emulated) == before
+    assert table_item(emulated, f"SNAPSHOT#{NAME}") == []
+
+
+def test_endpoint_redeployed_after_the_scan_is_not_parked(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    new_config = redeploy(emulated.client("sagemaker"), name=NAME, now=NOW - timedelta(hours=2))
+    before = serving_state(emulated)
+    with pytest.raises(ActionRefused, match="changed since the scan"):
+        park(Clients(region=emulated.region), action)
+    assert serving_state(emulated) == before
+    assert before is not None and before["config"] == new_config
+
+
+def test_endpoint_opted_out_after_the_scan_is_not_parked(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    sagemaker = emulated.client("sagemaker")
+    arn = sagemaker.describe_endpoint(EndpointName=NAME)["EndpointArn"]
+    sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "endpoint-optimizer:skip", "Value": " TRUE "}])
+    with pytest.raises(ActionRefused, match="tagged endpoint-optimizer:skip=true"):
+        park(Clients(region=emulated.region), action)
+    assert serving_state(emulated) is not None
+
+
+def test_traffic_that_cloudwatch_cannot_vouch_for_refuses_the_park(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN CloudWatch answers the re-check's query with StatusCode InternalError (no datapoints)
+    clients = Clients(region=emulated.region)
+
+    def incomplete(parsed: dict[str, Any], **_: Any) -> None:
+        for result in parsed.get("MetricDataResults", []):
+            result["StatusCode"] = "InternalError"
+
+    clients.cloudwatch.meta.events.register("after-call.cloudwatch.GetMetricData", incomplete)
+    # WHEN/THEN "no datapoints" is not read as "no traffic"
+    with pytest.raises(ActionRefused, match="could not be read from CloudWatch"):
+        park(clients, action)
+    assert serving_state(emulated) is not None
+
+
+def test_finding_without_scan_facts_is_refused(emulated: EmulatedAws, action: ProposedAction) -> None:
+    bare = action.model_copy(update={"finding": action.finding.model_copy(update={"scan": None})})
+    with pytest.raises(ActionRefused, match="no scan facts"):
+        park(Clients(region=emulated.region), bare)
+    assert serving_state(emulated) is not None
+
+
+# ---- the change and its way back -------------------------------------------------------------------------
+def test_parked_snapshot_holds_config_and_models_whole_and_never_expires_while_parked(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    clients = Clients(region=emulated.region)
+    result = park(clients, action)
+    assert result.outcome == "applied"
+    (item,) = table_item(emulated, f"SNAPSHOT#{NAME}")
+    assert "expiration" not in item  # the way back stays for as long as the endpoint is parked
+    snapshot = Snapshot.model_validate_json(item["body"]["S"])
+    assert snapshot.endpoint_config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+    assert [m["ModelName"] for m in snapshot.models] == [
+        snapshot.endpoint_config["ProductionVariants"][0]["ModelName"]
+    ]
+    (entry,) = table_of(clients).ledger(NAME)
+    assert entry.snapshot_taken_at == snapshot.taken_at
+    # AND once restored, the snapshot is history and starts to expire
+    restore_now(clients)
+    (item,) = table_item(emulated, f"SNAPSHOT#{NAME}")
+    assert "expiration" in item
+
+
+def test_restore_recreates_the_config_and_model_deleted_while_parked(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN a parked endpoint whose config and model someone deleted while it was parked
+    before = serving_state(emulated)
+    clients = Clients(region=emulated.region)
+    park(clients, action)
+    sagemaker = emulated.client("sagemaker")
+    snapshot = table_of(clients).latest_snapshot(NAME)
+    assert snapshot is not None
+    sagemaker.delete_endpoint_config(EndpointConfigName=snapshot.config_name)
+    for model in snapshot.models:
+        sagemaker.delete_model(ModelName=model["ModelName"])
+    # WHEN restore runs THEN the endpoint is back as it was, config and model recreated
+    restore_now(clients)
+    assert serving_state(emulated) == before
+    model = sagemaker.describe_model(ModelName=snapshot.models[0]["ModelName"])
+    assert model["PrimaryContainer"]["ModelDataUrl"] == snapshot.models[0]["PrimaryContainer"]["ModelDataUrl"]
+
+
+def test_restore_says_exactly_what_is_missing_when_the_model_artifact_is_gone(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    clients = Clients(region=emulated.region)
+    park(clients, action)
+    snapshot = table_of(clients).latest_snapshot(NAME)
+    assert snapshot is not None
+    url = snapshot.models[0]["PrimaryContainer"]["ModelDataUrl"]
+    bucket, key = url.removeprefix("s3://").split("/", 1)
+    emulated.client("s3").delete_object(Bucket=bucket, Key=key)
+    with pytest.raises(RestoreFailed, match=f"artifact {url} no longer exists"):
+        restore_now(clients)
+    assert serving_state(emulated) is None  # nothing half-created
+
+
+def test_restore_uses_the_snapshot_its_park_recorded_not_the_newest(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    before = serving_state(emulated)
+    clients = Clients(region=emulated.region)
+    park(clients, action)
+    table = table_of(clients)
+    recorded = table.latest_snapshot(NAME)
+    assert recorded is not None
+    # a later snapshot of the same endpoint (e.g. from an attempt that was rolled back) with other limits
+    stray = recorded.model_copy(
+        update={
+            "taken_at": NOW + timedelta(days=1),
+            "scalable_targets": [
+                t.model_copy(update={"max_capacity": 40}) for t in recorded.scalable_targets
+            ],
+        }
+    )
+    table.put_snapshot(stray)
+    restore_now(clients)
+    assert serving_state(emulated) == before
+
+
+def test_parking_a_parked_endpoint_is_a_skip_that_saves_nothing(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    clients = Clients(region=emulated.region)
+    first = park(clients, action)
+    second = park(clients, action.model_copy(update={"action_id": "a2"}))
+    assert (first.outcome, second.outcome) == ("applied", "skipped")
+    assert second.estimated_monthly_savings_usd is None
+    assert [e.outcome for e in table_of(clients).ledger(NAME)] == ["applied"]
+
+
+def test_a_failed_delete_leaves_the_endpoint_serving_with_all_its_autoscaling(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN DeleteEndpoint fails (nothing deleted)
+    before = serving_state(emulated)
+    clients = Clients(region=emulated.region)
+
+    def refuse_delete(**_: Any) -> None:
+        raise clients.sagemaker.exceptions.ClientError(
+            {"Error": {"Code": "InternalFailure", "Message": "injected"}}, "DeleteEndpoint"
+        )
+
+    clients.sagemaker.meta.events.register("before-call.sagemaker.DeleteEndpoint", refuse_delete)
+    # WHEN park runs (and before any Catch of the workflow)
+    with pytest.raises(Exception, match="injected"):
+        park(clients, action)
+    # THEN it serves as before, with its target, policy and scheduled action back
+    assert serving_state(emulated) == before
+    assert table_of(clients).ledger(NAME) == []
+
+
+def test_a_delete_that_reports_success_but_leaves_the_endpoint_serving_is_rolled_back(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN DeleteEndpoint answers 200 without deleting anything
+    before = serving_state(emulated)
+    clients = Clients(region=emulated.region)
+
+    def pretend_deleted(**_: Any) -> tuple[Any, dict[str, Any]]:
+        return (SimpleNamespace(status_code=200), {"ResponseMetadata": {"HTTPStatusCode": 200}})
+
+    clients.sagemaker.meta.events.register(
+        "before-call.sagemaker.DeleteEndpoint",
+        pretend_deleted,  # type: ignore[arg-type]  # a before-call answer short-circuits the call
+    )
+    with pytest.raises(RuntimeError, match="still serving after DeleteEndpoint"):
+        park(clients, action)
+    assert serving_state(emulated) == before
+    assert table_of(clients).ledger(NAME) == []  # never recorded as parked
+
+
+def test_restore_twice_refuses_the_second_time_without_touching_anything(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    clients = Clients(region=emulated.region)
+    park(clients, action)
+    restore_now(clients)
+    after = serving_state(emulated)
+    with pytest.raises(RestoreFailed, match="nothing to restore"):
+        restore_now(clients)
+    assert serving_state(emulated) == after

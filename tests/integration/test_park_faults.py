@@ -1,0 +1,232 @@
+"""Fault injection over every AWS call of park and of restore: the Lambda dies before the call, the call
+errors, the call goes through but its reply is lost, or AWS is out from that call on.
+
+After each fault the workflow does what it does in production -- the apply step's Catch runs `recover`
+(once the outage is over); a person whose restore failed runs it again -- and then the invariant must
+hold: 0 endpoints lost, 0 left without their autoscaling, and every parked one restores identically.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from emulated_aws.server import EmulatedAws
+from endpoint_optimizer.actions import RestoreFailed, apply_action, recover, restore
+from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.models import ProposedAction
+from tests.integration.parkable import NAME, NOW, fresh, scanned_park_action, serving_state, table_of
+
+Mode = Literal["dies", "errors", "lost_reply", "outage"]
+# One session for every client of every trial: botocore loads each service model once.
+SESSION = boto3.Session()
+MODES: tuple[Mode, ...] = ("dies", "errors", "lost_reply", "outage")
+
+
+class LambdaDied(BaseException):
+    """The function's process ended (timeout, out of memory): no line after this runs, no except."""
+
+
+@dataclass
+class Faults:
+    """Counts every AWS call made through the attached clients and injects one kind of fault at call k."""
+
+    mode: Mode | None = None
+    at: int = 0
+    calls: list[str] = field(default_factory=list)
+    active: bool = True
+
+    def attach(self, clients: Clients) -> Clients:
+        every: tuple[Any, ...] = (
+            clients.sagemaker,
+            clients.autoscaling,
+            clients.cloudwatch,
+            clients.dynamodb,
+            clients.s3,
+            clients.ecr,
+        )
+        for client in every:
+            client.meta.events.register("before-call", self._before)
+            client.meta.events.register("after-call", self._after)
+        return clients
+
+    def _before(self, model: Any, **_: Any) -> None:
+        if not self.active:
+            return
+        self.calls.append(model.name)
+        n = len(self.calls)
+        if self.mode == "dies" and n == self.at:
+            raise LambdaDied(model.name)
+        if (self.mode == "errors" and n == self.at) or (self.mode == "outage" and n >= self.at):
+            code = "InternalFailure" if self.mode == "errors" else "ServiceUnavailable"
+            raise ClientError({"Error": {"Code": code, "Message": f"injected at {model.name}"}}, model.name)
+
+    def _after(self, model: Any, **_: Any) -> None:
+        if self.active and self.mode == "lost_reply" and len(self.calls) == self.at:
+            raise ReadTimeoutError(endpoint_url=f"injected lost reply of {model.name}")
+
+
+@pytest.fixture(scope="module")
+def scanned(aws: EmulatedAws) -> ProposedAction:
+    """One scan for every trial: each trial rebuilds the same endpoint at the same fixed time."""
+    fresh(aws)
+    return scanned_park_action(aws)
+
+
+def clients_for(aws: EmulatedAws) -> Clients:
+    return Clients(SESSION, region=aws.region)
+
+
+def park(clients: Clients, action: ProposedAction) -> None:
+    apply_action(
+        clients.sagemaker,
+        clients.autoscaling,
+        clients.cloudwatch,
+        table_of(clients),
+        action,
+        mode="auto",
+        skip_tag_key="endpoint-optimizer:skip",
+        approved_by="U1",
+        now=NOW,
+    )
+
+
+def restore_it(clients: Clients) -> None:
+    restore(
+        clients.sagemaker,
+        clients.autoscaling,
+        table_of(clients),
+        NAME,
+        s3=clients.s3,
+        ecr=clients.ecr,
+        now=NOW + timedelta(days=2),
+    )
+
+
+def verdict(aws: EmulatedAws, before: dict[str, Any] | None) -> str:
+    """serving (identical) | parked, restored identically | LOST | STRIPPED (serving without its
+    autoscaling or otherwise changed)."""
+    now = serving_state(aws)
+    if now is None:
+        try:
+            restore_it(clients_for(aws))
+        except Exception as error:  # reported in the table, asserted below
+            return f"LOST ({type(error).__name__}: {error})"
+        return (
+            "parked, restored identically" if serving_state(aws) == before else "LOST (restored differently)"
+        )
+    return "serving, identical" if now == before else f"STRIPPED ({now})"
+
+
+def calls_of(aws: EmulatedAws, scanned: ProposedAction, run: str) -> list[str]:
+    """The AWS calls of a fault-free park (and restore), in order: the points to inject at."""
+    fresh(aws, metrics=False)
+    faults = Faults()
+    clients = faults.attach(clients_for(aws))
+    park(clients, scanned)
+    if run == "restore":
+        faults.calls.clear()
+        restore_it(clients)
+    return list(faults.calls)
+
+
+def park_trial(aws: EmulatedAws, scanned: ProposedAction, mode: Mode, at: int) -> str:
+    fresh(aws, metrics=False)
+    before = serving_state(aws)
+    faults = Faults(mode=mode, at=at)
+    clients = faults.attach(clients_for(aws))
+    try:
+        park(clients, scanned)
+    except (LambdaDied, Exception) as error:
+        faults.active = False  # the outage ends; Step Functions runs the apply step's Catch
+        recovered = recover(
+            clients.sagemaker,
+            clients.autoscaling,
+            table_of(clients),
+            scanned,
+            error=repr(error),
+            approved_by="U1",
+            now=NOW,
+        )
+        assert recovered.outcome in ("applied", "failed")
+    faults.active = False
+    return verdict(aws, before)
+
+
+def restore_trial(aws: EmulatedAws, scanned: ProposedAction, mode: Mode, at: int) -> str:
+    fresh(aws, metrics=False)
+    before = serving_state(aws)
+    park(clients_for(aws), scanned)
+    faults = Faults(mode=mode, at=at)
+    clients = faults.attach(clients_for(aws))
+    try:
+        restore_it(clients)
+    except (LambdaDied, Exception):
+        faults.active = False
+        try:
+            restore_it(clients_for(aws))  # the person runs restore again: it resumes
+        except RestoreFailed as error:
+            # the fault hit after the restore was complete (e.g. its ledger write's reply was lost)
+            if "nothing to restore" not in str(error):
+                raise
+    return verdict(aws, before)
+
+
+def fault_table(aws: EmulatedAws, scanned: ProposedAction, run: str) -> list[tuple[str, int, str, str]]:
+    calls = calls_of(aws, scanned, run)
+    trial = park_trial if run == "park" else restore_trial
+    return [
+        (mode, k, call, trial(aws, scanned, mode, k)) for mode in MODES for k, call in enumerate(calls, 1)
+    ]
+
+
+@pytest.mark.parametrize("run", ["park", "restore"])
+def test_no_fault_at_any_call_loses_an_endpoint_or_its_autoscaling(
+    aws: EmulatedAws, scanned: ProposedAction, run: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN every call of a fault-free run, WHEN a fault of each kind hits each call in turn
+    rows = fault_table(aws, scanned, run)
+    with capsys.disabled():  # the table, for anyone who reruns it with -s
+        print(
+            f"\n{run}: {len(rows)} trials; "
+            + ", ".join(f"{v}: {n}" for v, n in Counter(r[3] for r in rows).items())
+        )
+    # THEN every trial ends serving as before or parked and restored identically
+    bad = [
+        row for row in rows if not row[3].startswith(("serving, identical", "parked, restored identically"))
+    ]
+    assert bad == []
+    # the change itself was among the calls hit (not only the reads before it)
+    assert {"DeleteEndpoint" if run == "park" else "CreateEndpoint"} <= {row[2] for row in rows}
+
+
+def test_a_park_that_died_half_way_is_settled_before_the_next_park_snapshots(
+    aws: EmulatedAws, scanned: ProposedAction
+) -> None:
+    # GIVEN a park that died right after deregistering the scalable target, and no Catch ran
+    calls = calls_of(aws, scanned, "park")
+    died_at = calls.index("DeregisterScalableTarget") + 2
+    fresh(aws, metrics=False)
+    before = serving_state(aws)
+    faults = Faults(mode="dies", at=died_at)
+    with pytest.raises(LambdaDied):
+        park(faults.attach(clients_for(aws)), scanned)
+    assert serving_state(aws) != before  # serving without its autoscaling
+    # WHEN the next day's run parks it again (another action)
+    park(clients_for(aws), scanned.model_copy(update={"action_id": "next-day"}))
+    # THEN what it snapshotted was whole: restore brings back the autoscaling the first park took away
+    restore_it(clients_for(aws))
+    assert serving_state(aws) == before
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover(aws: EmulatedAws) -> Iterator[None]:
+    yield
+    aws.reset()
