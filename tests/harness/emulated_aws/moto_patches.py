@@ -992,6 +992,14 @@ class _ThresholdsHaveEffect(logging.Filter):
         return "declarations currently have no effect" not in record.getMessage()
 
 
+class _AbsentPathIsAnAnswer(logging.Filter):
+    """moto logs an error whenever a Choice's `IsPresent` finds the path absent: that is the answer
+    `IsPresent: false`, not a failure (AWS logs nothing)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Exception=NoSuchJsonPathError" not in record.getMessage()
+
+
 def _patch_distributed_map() -> None:
     from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -1070,6 +1078,9 @@ def _patch_distributed_map() -> None:
     preprocessor_log = logging.getLogger("moto.stepfunctions.parser.asl.parse.preprocessor")
     if not any(isinstance(f, _ThresholdsHaveEffect) for f in preprocessor_log.filters):
         preprocessor_log.addFilter(_ThresholdsHaveEffect())
+    evaluation_log = logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component")
+    if not any(isinstance(f, _AbsentPathIsAnAnswer) for f in evaluation_log.filters):
+        evaluation_log.addFilter(_AbsentPathIsAnAnswer())
     # gap: moto never enforces ToleratedFailureCount/Percentage; failed children become null results.
     _replace(map_class, "from_state_props", from_state_props)
     _replace(component_class, "_map_run", map_run)
