@@ -336,12 +336,14 @@ def park(
             if settled == "parked":
                 return _skipped(finding, "already parked", counted=intent.action_id == action.action_id)
 
-    status = _endpoint_status(sagemaker, name)
-    if status is None:
+    try:
+        described: dict[str, Any] = dict(sagemaker.describe_endpoint(EndpointName=name))
+    except ClientError as error:
+        if not _is_missing(error):
+            raise
         if is_parked(table, name):
             return _skipped(finding, "already parked; nothing changed")
-        raise ActionRefused(f"{name} no longer exists; nothing to park")
-    described: dict[str, Any] = dict(sagemaker.describe_endpoint(EndpointName=name))
+        raise ActionRefused(f"{name} no longer exists; nothing to park") from None
     tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=described["EndpointArn"])["Tags"]}
     recheck(sagemaker, cloudwatch, finding, described, tags, skip_tag_key=skip_tag_key, now=now)
     if described.get("AsyncInferenceConfig"):
