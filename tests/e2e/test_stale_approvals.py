@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from emulated_aws.fleet import redeploy
 from emulated_aws.loop import click, wait_for_cards
 from emulated_aws.server import EmulatedAws
@@ -86,3 +88,35 @@ def test_approval_after_the_endpoint_was_redeployed_parks_nothing_and_says_why(
     (result,) = json.loads(described["output"])["results"]
     assert (result["endpoint_name"], result["outcome"]) == (idle, "refused")
     assert "changed since the scan" in result["detail"]
+
+
+def test_a_park_that_fails_half_way_is_undone_by_the_workflow_and_the_endpoint_keeps_its_autoscaling(
+    aws: EmulatedAws, stack: Stack, slack: SlackReceiver, fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an idle endpoint with autoscaling, and DeleteEndpoint failing after the targets are deregistered
+    idle = fleet.endpoint("idle-delete-fails", traffic="idle", autoscaling=True)
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    def delete_fails(self: object, endpoint_name: str) -> None:
+        raise ValidationError(message=f"injected: DeleteEndpoint of {endpoint_name} failed")
+
+    monkeypatch.setattr(SageMakerModelBackend, "delete_endpoint", delete_fails)
+    execution = start_run(aws, stack, "delete-fails")
+    (card,) = wait_for_cards(slack, 1)
+
+    # WHEN the park is approved and fails
+    described = approve_and_wait(aws, stack, slack, execution, card.approval_id)
+
+    # THEN the workflow's "Finish or undo the change" reports it failed and rolled back, and the endpoint
+    # serves with its scalable target and policy as before
+    (result,) = json.loads(described["output"])["results"]
+    assert (result["endpoint_name"], result["outcome"]) == (idle, "failed")
+    assert result["detail"].startswith("rolled back: serving as before with its autoscaling")
+    assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
+    assert scalable_targets(aws) == [f"endpoint/{idle}/variant/AllTraffic"]
+    policies = aws.client("application-autoscaling").describe_scaling_policies(ServiceNamespace="sagemaker")
+    assert [p["ResourceId"] for p in policies["ScalingPolicies"]] == [f"endpoint/{idle}/variant/AllTraffic"]
+    history = aws.client("stepfunctions").get_execution_history(executionArn=execution)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert "Finish or undo the change" in entered
