@@ -4,6 +4,7 @@ finding made by the real scanner and analyzer (no hand-made evidence)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
@@ -13,9 +14,9 @@ import pytest
 
 from emulated_aws.fleet import redeploy
 from emulated_aws.server import EmulatedAws
-from endpoint_optimizer.actions import ActionRefused, RestoreFailed, apply_action, restore
+from endpoint_optimizer.actions import ActionRefused, RestoreFailed, apply_action, recover, refused, restore
 from endpoint_optimizer.aws import Clients
-from endpoint_optimizer.models import ProposedAction, Snapshot
+from endpoint_optimizer.models import Action, Finding, ProposedAction, Snapshot
 from tests.integration.parkable import (
     NAME,
     NOW,
@@ -287,3 +288,146 @@ def test_restore_twice_refuses_the_second_time_without_touching_anything(
     with pytest.raises(RestoreFailed, match="nothing to restore"):
         restore_now(clients)
     assert serving_state(emulated) == after
+
+
+# ---- the workflow's Catch: finish or undo ----------------------------------------------------------------
+MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+class _Died(BaseException):
+    """The function's process ended before the named call (no except clause runs)."""
+
+
+def die_before(clients: Clients, operation: str, nth: int = 1) -> None:
+    seen: list[str] = []
+
+    def died(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+        if model.name == operation and seen.count(operation) == nth:
+            raise _Died(operation)
+
+    for client in (clients.sagemaker, clients.autoscaling, clients.dynamodb):
+        client.meta.events.register("before-call", died)
+
+
+def recover_now(action: ProposedAction) -> Any:
+    clients = Clients(region="us-east-1")
+    return recover(
+        clients.sagemaker,
+        clients.autoscaling,
+        table_of(clients),
+        action,
+        error="Lambda died",
+        approved_by="U1",
+        now=NOW,
+    )
+
+
+def test_recover_after_dying_before_the_delete_gives_the_autoscaling_back(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN a park that died after deregistering the scalable target, before DeleteEndpoint
+    before = serving_state(emulated)
+    clients = Clients(region=emulated.region)
+    die_before(clients, "DeleteEndpoint")
+    with pytest.raises(_Died):
+        park(clients, action)
+    assert serving_state(emulated) != before
+    # WHEN the workflow's Catch runs
+    result = recover_now(action)
+    # THEN the endpoint serves as before, the run says so, and the snapshot starts to expire
+    assert (result.outcome, result.estimated_monthly_savings_usd) == ("failed", None)
+    assert result.detail == "rolled back: serving as before with its autoscaling (Lambda died)"
+    assert serving_state(emulated) == before
+    (intent,) = table_of(clients).intents(NAME)
+    assert intent.state == "rolled_back"
+    assert "expiration" in table_item(emulated, f"SNAPSHOT#{NAME}")[0]
+
+
+def test_recover_after_dying_once_the_endpoint_was_deleted_records_the_park(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN a park that died right after DeleteEndpoint went through (no ledger entry yet)
+    before = serving_state(emulated)
+    clients = Clients(region=emulated.region)
+    die_before(clients, "PutItem", nth=3)  # snapshot, intent, then the ledger entry
+    with pytest.raises(_Died):
+        park(clients, action)
+    assert serving_state(emulated) is None
+    # WHEN the Catch runs THEN the park is recorded once, with its savings, and restore brings it back
+    result = recover_now(action)
+    assert result.outcome == "applied"
+    assert result.estimated_monthly_savings_usd == action.finding.estimated_monthly_savings_usd
+    assert recover_now(action).outcome == "applied"  # a second Catch (retry) changes nothing
+    (entry,) = table_of(clients).ledger(NAME)
+    assert (entry.outcome, entry.monthly_cost_before_usd) == (
+        "applied",
+        action.finding.current_monthly_cost_usd,
+    )
+    restore_now(Clients(region=emulated.region))
+    assert serving_state(emulated) == before
+
+
+def test_recover_when_nothing_was_changed_says_so(emulated: EmulatedAws, action: ProposedAction) -> None:
+    before = serving_state(emulated)
+    result = recover_now(action)
+    assert (result.outcome, result.detail) == ("failed", "nothing was changed (Lambda died)")
+    assert serving_state(emulated) == before
+
+
+def test_restore_finds_the_snapshot_through_the_intent_when_the_park_died_before_its_ledger_entry(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN a park that died after the delete and before its ledger entry, and no Catch ran
+    before = serving_state(emulated)
+    clients = Clients(region=emulated.region)
+    die_before(clients, "PutItem", nth=3)
+    with pytest.raises(_Died):
+        park(clients, action)
+    assert table_of(Clients(region=emulated.region)).ledger(NAME) == []
+    # WHEN a person runs restore THEN the intent names the snapshot, and the endpoint is back
+    restore_now(Clients(region=emulated.region))
+    assert serving_state(emulated) == before
+
+
+def test_restore_refuses_to_start_when_the_image_in_our_own_registry_is_gone(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN a parked endpoint whose model runs an image of this account's ECR that was deleted since
+    clients = Clients(region=emulated.region)
+    park(clients, action)
+    table = table_of(clients)
+    snapshot = table.latest_snapshot(NAME)
+    assert snapshot is not None
+    image = f"{emulated.account_id}.dkr.ecr.us-east-1.amazonaws.com/fraud-xgb:2026-11"
+    models = [{**m, "PrimaryContainer": {**m["PrimaryContainer"], "Image": image}} for m in snapshot.models]
+    table.put_snapshot(snapshot.model_copy(update={"models": models}))
+    emulated.client("sagemaker").delete_model(ModelName=models[0]["ModelName"])
+    # WHEN restore runs THEN it names the missing image and creates nothing
+    with pytest.raises(RestoreFailed, match=f"image {image} no longer exists in ECR"):
+        restore_now(clients)
+    assert serving_state(emulated) is None
+    # AND once the image is pushed again, the same restore goes through
+    ecr = emulated.client("ecr")
+    ecr.create_repository(repositoryName="fraud-xgb")
+    ecr.put_image(
+        repositoryName="fraud-xgb",
+        imageTag="2026-11",
+        imageManifest=json.dumps({"schemaVersion": 2, "mediaType": MANIFEST}),
+    )
+    restore_now(clients)
+    assert serving_state(emulated) is not None
+
+
+def test_refusal_is_an_answer_with_no_savings() -> None:
+    finding = Finding(
+        endpoint_name="e",
+        account_id="123456789012",
+        region="us-east-1",
+        action=Action.PARK,
+        estimated_monthly_savings_usd=10.0,
+    )
+    result = refused(
+        ProposedAction(action_id="a", finding=finding, mode="auto", approval_timeout_seconds=60), "why"
+    )
+    assert (result.outcome, result.detail, result.estimated_monthly_savings_usd) == ("refused", "why", None)
