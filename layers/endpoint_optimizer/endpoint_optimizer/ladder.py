@@ -2,10 +2,13 @@
 permissions its change needs. No boto3 here.
 
 `decide(scanned, prices, policy, now)` applies the guards (opted out, not InService, serverless
-already, new, recently changed, signal missing), then walks the ladder from the least risky,
-largest-saving fix down, and returns the first fix that applies. A fix whose preconditions are met
-but that something forbids is returned with `blocked_by` only when no other fix applies, so the plan
-still says what it would take.
+already, new, recently changed, signal missing), then looks for a change inside the window (traffic
+that started, stopped, moved or grows; utilisation that rises: `changes_of`), then walks the ladder
+from the least risky, largest-saving fix down, and returns the first fix that applies. A change holds
+every rung that takes capacity away until the new pattern can be judged, and a new pattern that has
+lasted long enough is judged on itself. A fix whose preconditions are met but that something forbids
+(including "window too short": a pattern seen fewer than two times) is returned with `blocked_by`
+only when no other fix applies, so the plan still says what it would take.
 """
 
 from __future__ import annotations
@@ -47,6 +50,42 @@ OFF_HOURS_FRACTION = (7 * 24 - 5 * len(BUSINESS_HOURS)) / (7 * 24)  # 108 of 168
 CONSOLIDATE_MIN_GROUP = 3
 CONSOLIDATE_MAX_PEAK = 20.0  # % CPU of the instance: endpoints this lightly used can share a host
 CONSOLIDATE_MEMORY_FILL = 0.8  # a shared host's memory is filled to at most this share
+
+# Change inside the window. Fourteen days summarised into shares read a change of regime as a pattern
+# (an endpoint that became busy yesterday looks "sporadic"), so the recent part of the window is compared
+# with the rest before any rung runs. A change holds every rung that takes capacity away (park, scale to
+# zero, serverless, schedule, rightsize) until the new pattern can be judged. The comparisons are made
+# against the same hours one week earlier wherever they can be: nights and weekends then never look like
+# a stop, nor Monday mornings like a start.
+HOURS_PER_WEEK = 168
+NEW_PATTERN_DAYS = 7  # a new pattern is judged once it has lasted a week: every weekday and a weekend
+CHANGE_FACTOR = 4.0  # "moved by a large factor": a median hour 4x higher or lower than a week earlier, or
+#                      traffic in 4x the share of hours. Traffic that swings 30x from hour to hour (200 to
+#                      6,000 calls, as the demo's busy endpoints) moves its medians at most 3.3x (2,000
+#                      simulated windows, every stretch below)
+CHANGE_CHANCE = 1e-4  # a start or a stop is no accident: what the window shows would happen by chance less
+#                       than once in 10,000 windows of an unchanged endpoint (sporadic traffic clusters and
+#                       pauses by chance; a start or a stop is sustained)
+START_QUIET_HOURS = 24  # a start follows a quiet day or more (a night is shorter) ...
+START_MIN_HOURS = 3  # ... and has traffic in 3 hours or more: one or two hours after a quiet day is a burst
+# A stop: the silence that ends the window covers hours that had traffic at the same hour of the week
+# before it began. Were nothing changed, each such hour would be as likely to fall in either week, so 14
+# of them all in the earlier week is a chance of 0.5 ** 14 = 6e-5 (under CHANGE_CHANCE): a busy endpoint
+# is seen to stop after 14 quiet hours, a weekday business-hours one after about a day and a half of them.
+LEVEL_MIN_HOURS = 6  # a level is the median invocations of 6 hours with traffic or more (noise shrinks)
+LEVEL_BLOCK_HOURS = (12, 24, 48, 72, 96, 120, 144)  # recent stretches compared with a week earlier: a
+#                                                     move shows once it fills half of 12 hours
+
+RAMP_GROWTH = 1.5  # growing: the last week's median hour (or peak utilisation) 1.5x the week before's;
+#                    at that rate next month carries 5x this week's traffic: no cut rests on the window
+RAMP_MIN_HOURS = 12  # each week's median is taken over 12 hours with traffic or more
+RAMP_MIN_DAYS = 3  # an endpoint observed for less than twice this is not checked for growth
+UTILISATION_CHANGE_FLOOR = 10.0  # % of the instance: a rise that stays under it is an idle instance's noise
+
+# Patterns longer than a day: named only when the window holds two full cycles of them.
+PERIODIC_CYCLES = 2  # one occurrence cannot tell a pattern from a one-off, nor its period
+BURST_GAP_HOURS = 24  # traffic after a quiet day or more is a new burst (a nightly job is one per night)
+CYCLE_DAYS = (("daily", 1), ("weekly", 7), ("monthly", 31))  # the periods a finding names, shortest first
 
 # "MemorySizeInMB ... min 1024 max 6144", 1 GB steps (botocore 1.43.127 sagemaker
 # ProductionVariantServerlessConfig, read 2026-11-30); "GPUs, ... Multi-Model Endpoints, VPC
@@ -225,6 +264,9 @@ class Traffic:
     business_share: float | None  # share of invocations in weekday business hours
     active_weekday_share: float | None
     latency_s: float | None
+    first_hour: int | None = None  # judged from this hour of the window on (a new pattern); None: all of it
+    bursts: int = 0  # runs of traffic separated by BURST_GAP_HOURS or more without any
+    first_burst: tuple[datetime, datetime] | None = None  # first and last hour of the first burst
 
     @property
     def active_share(self) -> float:
@@ -240,15 +282,28 @@ class Traffic:
     def monthly_invocations(self) -> float:
         return self.total * HOURS_PER_MONTH / self.expected_hours if self.expected_hours else 0.0
 
+    @property
+    def observed_days(self) -> float:
+        return self.expected_hours / 24
 
-def traffic_of(metrics: list[VariantMetrics], lifetime_hours: int) -> Traffic:
+
+def traffic_of(
+    metrics: list[VariantMetrics], lifetime_hours: int, *, first_hour: int | None = None
+) -> Traffic:
+    """The traffic of the look-back (of the part the endpoint existed for), or from `first_hour` of the
+    window on: a new pattern is judged on itself, never diluted by the old one."""
     by_hour: dict[int, float] = {}
     for item in metrics:
         for hour, value in item.invocations_by_hour:
-            by_hour[hour] = by_hour.get(hour, 0.0) + value
-    total = sum(item.invocations_total for item in metrics)
+            if first_hour is None or hour >= first_hour:
+                by_hour[hour] = by_hour.get(hour, 0.0) + value
     window = max((item.window_hours for item in metrics), default=0)
-    expected = max(1, min(window, lifetime_hours)) if window else 0
+    if first_hour is None:
+        total = sum(item.invocations_total for item in metrics)
+        expected = max(1, min(window, lifetime_hours)) if window else 0
+    else:
+        total = sum(by_hour.values())
+        expected = max(1, window - first_hour)
     latencies = [
         (item.model_latency_avg_us, item.invocations_total)
         for item in metrics
@@ -268,21 +323,380 @@ def traffic_of(metrics: list[VariantMetrics], lifetime_hours: int) -> Traffic:
                 inside += value
             if moment.weekday() < 5 and value > 0:
                 days_with_traffic.add(moment.date())
+        # The weekdays of the part judged (not those before the endpoint existed), one date at a time.
+        first_day = (start + timedelta(hours=window - expected)).date()
+        last_day = (start + timedelta(hours=window - 1)).date()
         weekdays = {
-            (start + timedelta(hours=hour)).date()
-            for hour in range(window)
-            if (start + timedelta(hours=hour)).weekday() < 5
+            day
+            for offset in range((last_day - first_day).days + 1)
+            if (day := first_day + timedelta(days=offset)).weekday() < 5
         }
         business = inside / total
         active_weekdays = len(days_with_traffic) / len(weekdays) if weekdays else None
+    active = sorted(hour for hour, value in by_hour.items() if value > 0)
+    breaks = [i for i in range(1, len(active)) if active[i] - active[i - 1] - 1 >= BURST_GAP_HOURS]
+    first_burst = None
+    if active and start is not None:
+        last_of_first = active[breaks[0] - 1] if breaks else active[-1]
+        first_burst = (start + timedelta(hours=active[0]), start + timedelta(hours=last_of_first))
     return Traffic(
         total=total,
-        hours_with_traffic=sum(1 for value in by_hour.values() if value > 0),
+        hours_with_traffic=len(active),
         expected_hours=expected,
         peak_hour=max(by_hour.values(), default=0.0),
         business_share=business,
         active_weekday_share=active_weekdays,
         latency_s=(weighted / weights) / 1e6 if weights else None,
+        first_hour=first_hour,
+        bursts=len(breaks) + 1 if active else 0,
+        first_burst=first_burst,
+    )
+
+
+# ---- what changed inside the window -------------------------------------------------------------------
+def _hour(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+@dataclass(frozen=True)
+class Hourly:
+    """Invocations per hour over the part of the window the endpoint existed for (the window, or since it
+    was created), summed over its variants and inference components."""
+
+    values: list[float]
+    start: datetime  # when values[0] began
+    offset: int  # the window hour of values[0]
+
+    def moment(self, index: int) -> datetime:
+        return self.start + timedelta(hours=index)
+
+
+def hourly_of(metrics: list[VariantMetrics], lifetime_hours: int) -> Hourly | None:
+    window = max((item.window_hours for item in metrics), default=0)
+    window_start = next((item.window_start for item in metrics if item.window_start is not None), None)
+    if not window or window_start is None:
+        return None
+    span = max(1, min(window, lifetime_hours))
+    offset = window - span
+    values = [0.0] * span
+    for item in metrics:
+        for hour, value in item.invocations_by_hour:
+            if offset <= hour < window:
+                values[hour - offset] += value
+    return Hourly(values, window_start + timedelta(hours=offset), offset)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change of regime inside the window: what changed, when, and what the ladder waits for."""
+
+    kind: str  # started | stopped | rose | fell | growing | utilisation rising
+    first_hour: int  # index in `Hourly.values` where the new pattern begins
+    what: str  # what changed and when, in numbers
+    wait: str  # what judging it waits for
+    hold: bool  # True: no capacity-reducing rung runs; False: the new pattern is judged on itself
+    at: datetime
+
+    @property
+    def reason(self) -> str:
+        return f"{self.what}; {self.wait}"
+
+
+def _binomial_tail(successes: int, trials: int, p: float) -> float:
+    """P(X >= successes) for X ~ Binomial(trials, p), summed in log space (trials can be thousands)."""
+    if successes <= 0 or p >= 1:
+        return 1.0
+    if p <= 0 or successes > trials:
+        return 0.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    head = math.lgamma(trials + 1)
+    return min(
+        1.0,
+        sum(
+            math.exp(
+                head - math.lgamma(x + 1) - math.lgamma(trials - x + 1) + x * log_p + (trials - x) * log_q
+            )
+            for x in range(successes, trials + 1)
+        ),
+    )
+
+
+def _started(values: list[float]) -> tuple[int, int] | None:
+    """The onset of traffic after a quiet stretch, and that stretch's length: quiet for START_QUIET_HOURS
+    or more and longer than any pause since, traffic in START_MIN_HOURS hours or more since, in at least
+    CHANGE_FACTOR times the share of hours before it, no accident (the hours with traffic bunch after it
+    beyond CHANGE_CHANCE, or it follows a quiet week CHANGE_FACTOR times longer than any pause since), and
+    (when it is under a week old) in CHANGE_FACTOR times the hours the same hours had one week earlier. The longest such quiet wins (a weekend inside new business-hours traffic is not
+    its start)."""
+    n = len(values)
+    active = [index for index, value in enumerate(values) if value > 0]
+    best: tuple[int, int] | None = None
+    longest_pause_since = 0
+    for position in range(len(active) - 1, -1, -1):
+        onset = active[position]
+        quiet = onset - (active[position - 1] if position else -1) - 1
+        since = len(active) - position
+        if (
+            quiet >= START_QUIET_HOURS
+            and quiet > longest_pause_since
+            and since >= START_MIN_HOURS
+            and (best is None or quiet > best[1])
+            and position / onset * CHANGE_FACTOR <= since / (n - onset)  # share of hours before vs since
+            and (
+                # the hours with traffic bunch after the onset, or a new rhythm follows a quiet week
+                _binomial_tail(since, len(active), (n - onset) / n) <= CHANGE_CHANCE
+                or (quiet >= NEW_PATTERN_DAYS * 24 and quiet >= CHANGE_FACTOR * longest_pause_since)
+            )
+        ):
+            recent = n - onset < HOURS_PER_WEEK
+            week_earlier = sum(
+                1 for hour in range(max(onset, HOURS_PER_WEEK), n) if values[hour - HOURS_PER_WEEK] > 0
+            )
+            if not recent or week_earlier * CHANGE_FACTOR <= since:
+                best = (onset, quiet)
+        longest_pause_since = max(longest_pause_since, quiet)
+    return best
+
+
+def _stopped(values: list[float]) -> tuple[int, int] | None:
+    """The first hour of the silence that ends the window, and how many of its hours had traffic at the
+    same hour of the week before it began: a stop when so many that chance is ruled out (CHANGE_CHANCE)."""
+    n = len(values)
+    last = next((index for index in range(n - 1, -1, -1) if values[index] > 0), None)
+    if last is None or last == n - 1:
+        return None
+    begin = last + 1
+    seen = 0
+    for hour in range(begin, n):
+        back = hour - HOURS_PER_WEEK * math.ceil((hour - begin + 1) / HOURS_PER_WEEK)
+        seen += back >= 0 and values[back] > 0
+    return (begin, seen) if 0.5**seen <= CHANGE_CHANCE else None
+
+
+def _moved(values: list[float]) -> tuple[int, float, float] | None:
+    """The hour a level moved by CHANGE_FACTOR or more against the same hours one week earlier, with the
+    median hour since and a week earlier. Found on the recent stretch that moved the most; its first hour
+    is the one after the last hour with traffic on the old side of the two levels' geometric middle."""
+    n = len(values)
+    best: tuple[int, float, float] | None = None
+    for hours in LEVEL_BLOCK_HOURS:
+        if n - hours - HOURS_PER_WEEK < 0:
+            break
+        recent = [value for value in values[n - hours :] if value > 0]
+        earlier = [value for value in values[n - hours - HOURS_PER_WEEK : n - HOURS_PER_WEEK] if value > 0]
+        if len(recent) < LEVEL_MIN_HOURS or len(earlier) < LEVEL_MIN_HOURS:
+            continue
+        now_level, then_level = _median(recent), _median(earlier)
+        factor = max(now_level / then_level, then_level / now_level)
+        if factor >= CHANGE_FACTOR and (best is None or factor > max(best[1] / best[2], best[2] / best[1])):
+            best = (hours, now_level, then_level)
+    if best is None:
+        return None
+    _, now_level, then_level = best
+    middle = math.sqrt(now_level * then_level)
+    rose = now_level > then_level
+    old_side = [
+        hour
+        for hour in range(max(0, n - HOURS_PER_WEEK), n)
+        if values[hour] > 0 and (values[hour] < middle if rose else values[hour] > middle)
+    ]
+    onset = old_side[-1] + 1 if old_side else max(0, n - HOURS_PER_WEEK)
+    return onset, now_level, then_level
+
+
+def _growth_span(n: int) -> int:
+    """Hours of each of the two stretches compared for growth: a week, or half of a shorter span (whole days)."""
+    return min(HOURS_PER_WEEK, n // 2 // 24 * 24)
+
+
+def _growing(values: list[float]) -> tuple[int, float, float] | None:
+    """Traffic growing: the median hour of the last week RAMP_GROWTH times the week before's or more."""
+    n = len(values)
+    span = _growth_span(n)
+    if span < RAMP_MIN_DAYS * 24:
+        return None
+    recent = [value for value in values[n - span :] if value > 0]
+    earlier = [value for value in values[n - 2 * span : n - span] if value > 0]
+    if len(recent) < RAMP_MIN_HOURS or len(earlier) < RAMP_MIN_HOURS:
+        return None
+    now_level, then_level = _median(recent), _median(earlier)
+    return (span, now_level, then_level) if now_level >= RAMP_GROWTH * then_level else None
+
+
+def _utilisation_rising(
+    hourly: Hourly, metrics: dict[str, VariantMetrics], variants: list[Variant]
+) -> tuple[int, Reading, float] | None:
+    """Peak CPU or GPU (a share of the instance, daily maxima) of the last week RAMP_GROWTH times the week
+    before's or more, and at least UTILISATION_CHANGE_FLOOR: (days, the recent peak, the earlier one)."""
+    span = _growth_span(len(hourly.values))
+    if span < RAMP_MIN_DAYS * 24:
+        return None
+    end = hourly.offset + len(hourly.values)
+    best: tuple[int, Reading, float] | None = None
+    for variant in variants:
+        found = metrics.get(variant.name)
+        if found is None:
+            continue
+        for signal, series in (("cpu", found.cpu_max_by_day), ("gpu", found.gpu_max_by_day)):
+            units = signal_units(signal, variant.instance_type)
+            if units is None or variant.instance_type is None:
+                continue
+            recent = [value for day, value in series if end - span <= day * 24 < end]
+            earlier = [value for day, value in series if end - 2 * span <= day * 24 < end - span]
+            if not recent or not earlier:
+                continue
+            peak = Reading(signal, max(recent), units, variant.instance_type, variant.name)
+            before = max(earlier) / units
+            rises = peak.share >= UTILISATION_CHANGE_FLOOR and peak.share >= RAMP_GROWTH * before
+            if rises and (best is None or peak.share * best[2] > best[1].share * before):
+                best = (span // 24, peak, before)
+    return best
+
+
+def changes_of(
+    hourly: Hourly, metrics: dict[str, VariantMetrics], variants: list[Variant], lookback_days: int
+) -> list[Change]:
+    """Every change of regime the window shows, those that hold the capacity-reducing rungs first."""
+    values = hourly.values
+    n = len(values)
+    found: list[Change] = []
+    stop = _stopped(values)
+    if stop is not None:
+        begin, seen = stop
+        quiet = n - begin
+        week = values[max(0, begin - HOURS_PER_WEEK) : begin]
+        at = hourly.moment(begin)
+        found.append(
+            Change(
+                kind="stopped",
+                first_hour=begin,
+                what=(
+                    f"traffic stopped {_hour(at)}: no invocations for {quiet / 24:.1f} days ({quiet} hours), "
+                    f"{seen} of which had traffic at the same hour a week earlier; in the week before it "
+                    f"stopped, {sum(week):,.0f} invocations in {sum(1 for value in week if value > 0)} of "
+                    f"{len(week)} hours"
+                ),
+                wait=(
+                    f"not idle until the whole {lookback_days}-day look-back is quiet (from "
+                    f"{_hour(at + timedelta(days=lookback_days))}), and no capacity is cut on the traffic "
+                    "from before the stop"
+                ),
+                hold=True,
+                at=at,
+            )
+        )
+    start = _started(values)
+    if start is not None:
+        onset, quiet = start
+        since = values[onset:]
+        at = hourly.moment(onset)
+        lasted = n - onset
+        what = (
+            f"traffic started {_hour(at)}: {sum(since) / lasted:,.0f} an hour since (traffic in "
+            f"{sum(1 for value in since if value > 0)} of {lasted} hours), after {quiet / 24:.1f} days without any"
+        )
+        hold = lasted < NEW_PATTERN_DAYS * 24
+        wait = (
+            f"waiting {NEW_PATTERN_DAYS} days before judging (until "
+            f"{_hour(at + timedelta(days=NEW_PATTERN_DAYS))})"
+            if hold
+            else f"judged on the {lasted / 24:.1f} days since it started"
+        )
+        found.append(Change("started", onset, what, wait, hold, at))
+    moved = _moved(values)
+    if moved is not None:
+        onset, now_level, then_level = moved
+        at = hourly.moment(onset)
+        direction, factor = (
+            ("rose", now_level / then_level) if now_level > then_level else ("fell", then_level / now_level)
+        )
+        found.append(
+            Change(
+                kind=direction,
+                first_hour=onset,
+                what=(
+                    f"traffic {direction} {factor:.0f}x from {_hour(at)}: a median hour of {now_level:,.0f} "
+                    f"invocations since, against {then_level:,.0f} in the same hours a week earlier"
+                ),
+                wait=(
+                    f"waiting {NEW_PATTERN_DAYS} days before judging (until "
+                    f"{_hour(at + timedelta(days=NEW_PATTERN_DAYS))})"
+                ),
+                hold=True,
+                at=at,
+            )
+        )
+    growing = _growing(values)
+    if growing is not None and not any(change.kind in ("started", "rose") for change in found):
+        hours, now_level, then_level = growing
+        at = hourly.moment(n - hours)
+        found.append(
+            Change(
+                kind="growing",
+                first_hour=n - hours,
+                what=(
+                    f"traffic growing: a median hour of {now_level:,.0f} invocations in the last {hours // 24} "
+                    f"days, {now_level / then_level:.1f} times the {then_level:,.0f} of the {hours // 24} days "
+                    "before"
+                ),
+                wait=f"no capacity is cut while it grows {RAMP_GROWTH}x or more from one {hours // 24}-day stretch "
+                "to the next",
+                hold=True,
+                at=at,
+            )
+        )
+    rising = _utilisation_rising(hourly, metrics, variants)
+    if rising is not None:
+        days, peak, before = rising
+        at = hourly.moment(n - days * 24)
+        found.append(
+            Change(
+                kind="utilisation rising",
+                first_hour=n - days * 24,
+                what=(
+                    f"utilisation rising: {peak.describe()} on variant {peak.variant} in the last {days} days "
+                    f"against {before:.0f} % of the instance in the {days} days before"
+                ),
+                wait=f"no capacity is cut while its peak grows {RAMP_GROWTH}x or more from one {days}-day "
+                "stretch to the next",
+                hold=True,
+                at=at,
+            )
+        )
+    return sorted(found, key=lambda change: not change.hold)
+
+
+def window_too_short(traffic: Traffic, pattern: str) -> str | None:
+    """None when the window (or the part being judged) holds PERIODIC_CYCLES occurrences of `pattern`
+    ("weekly" for business hours, "bursts" for traffic that comes and goes); else the look-back it needs."""
+    days = traffic.observed_days
+    if pattern == "weekly":
+        needed = PERIODIC_CYCLES * 7
+        if days >= needed:
+            return None
+        return (
+            f"window too short: needs {needed} days: weekday business hours are a weekly pattern, named only "
+            f"after {PERIODIC_CYCLES} full weeks; {days:.1f} days observed"
+        )
+    if traffic.bursts >= PERIODIC_CYCLES or traffic.first_burst is None:
+        return None
+    first, last = traffic.first_burst
+    if (last - first).total_seconds() / 3600 + 1 >= traffic.expected_hours / PERIODIC_CYCLES:
+        return None  # one run of traffic over half the window or more: use that recurs within it
+    # Seen once in `days`: were it periodic, its period would be longer than half of them.
+    name, cycle = next(
+        ((name, cycle) for name, cycle in CYCLE_DAYS if PERIODIC_CYCLES * cycle > days), CYCLE_DAYS[-1]
+    )
+    return (
+        f"window too short: needs {PERIODIC_CYCLES * cycle} days: traffic came in one burst ({_hour(first)} to "
+        f"{_hour(last + timedelta(hours=1))}) in the {days:.1f} days observed; whether and how often it recurs "
+        f"cannot be told, and a {name} job shows {PERIODIC_CYCLES} runs only in {PERIODIC_CYCLES * cycle} days"
     )
 
 
@@ -299,6 +713,7 @@ class Context:
     variant_metrics: dict[str, VariantMetrics]
     component_metrics: list[VariantMetrics]
     traffic: Traffic
+    changes: list[Change] = field(default_factory=list)
 
     @property
     def endpoint_name(self) -> str:
@@ -350,16 +765,27 @@ class Rule:
     permissions: tuple[str, ...]  # what applying this fix needs in IAM (checked against the template)
     applied: bool  # whether the apply step can carry it out today (otherwise report only)
     evaluate: Callable[[Context], Proposal | None]
+    # Takes capacity away (fewer or smaller instances, none at times, or none at all): held while the
+    # traffic has just changed (`changes_of`).
+    reduces_capacity: bool = True
 
 
 RULES: list[Rule] = []
 
 
 def rule(
-    action: Action, *, permissions: tuple[str, ...], applied: bool = False
+    action: Action, *, permissions: tuple[str, ...], applied: bool = False, reduces_capacity: bool = True
 ) -> Callable[[Callable[[Context], Proposal | None]], Callable[[Context], Proposal | None]]:
     def register(evaluate: Callable[[Context], Proposal | None]) -> Callable[[Context], Proposal | None]:
-        RULES.append(Rule(action=action, permissions=permissions, applied=applied, evaluate=evaluate))
+        RULES.append(
+            Rule(
+                action=action,
+                permissions=permissions,
+                applied=applied,
+                evaluate=evaluate,
+                reduces_capacity=reduces_capacity,
+            )
+        )
         return evaluate
 
     return register
@@ -469,6 +895,7 @@ def scale_to_zero(ctx: Context) -> Proposal | None:
                 "window_hours": traffic.expected_hours,
                 "invocations": round(traffic.total),
             },
+            blocked_by=[short] if (short := window_too_short(traffic, "bursts")) else [],
         )
     return None
 
@@ -507,6 +934,8 @@ def migrate_serverless(ctx: Context) -> Proposal | None:
         blockers.append("VPC or network isolation configured (not supported by serverless)")
     if endpoint.async_inference:
         return None
+    if short := window_too_short(traffic, "bursts"):
+        blockers.append(short)
     variant = variants[0] if variants else None
     spec = instance_specs().get(variant.instance_type or "") if variant else None
     memory_max = ctx.peak("memory")
@@ -598,6 +1027,7 @@ def schedule(ctx: Context) -> Proposal | None:
     savings = (
         None if price is None else (variant.instance_count - 1) * price * HOURS_PER_MONTH * OFF_HOURS_FRACTION
     )
+    short = window_too_short(traffic, "weekly")
     return Proposal(
         target=f"{variant.instance_count} instances 07-19 UTC on weekdays, 1 instance otherwise "
         "(Application Auto Scaling scheduled actions)",
@@ -614,6 +1044,7 @@ def schedule(ctx: Context) -> Proposal | None:
             "instances": variant.instance_count,
             "invocations": round(traffic.total),
         },
+        blocked_by=[short] if short else [],
     )
 
 
@@ -659,6 +1090,8 @@ def rightsize(ctx: Context) -> Proposal | None:
         return None
     readings = "; ".join(item.describe() for item in (cpu, gpu) if item is not None)
     window = f"daily maxima over {ctx.policy.lookback_days} days"
+    # A peak seen in one burst of traffic is one event's peak, not the endpoint's.
+    blockers = [short] if (short := window_too_short(traffic, "bursts")) else []
     price = ctx.hourly(variant.instance_type)
     count = variant.instance_count
     fewer = max(1, math.ceil(count * load / TARGET_PEAK_UTILIZATION))
@@ -681,6 +1114,7 @@ def rightsize(ctx: Context) -> Proposal | None:
                 "instances_now": count,
                 "instances_after": fewer,
             },
+            blocked_by=blockers,
         )
     smaller = _smaller_sibling(spec)
     if smaller is None:
@@ -714,6 +1148,7 @@ def rightsize(ctx: Context) -> Proposal | None:
             "peak_memory": None if memory is None else round(memory.share, 1),
             "cpu_after": round(cpu_after, 1),
         },
+        blocked_by=blockers,
     )
 
 
@@ -731,6 +1166,7 @@ def image_has_arm64(image: str | None) -> bool:
         "sagemaker:UpdateEndpoint",
         "cloudwatch:DescribeAlarms",
     ),
+    reduces_capacity=False,  # the same vCPUs and memory on another architecture
 )
 def migrate_graviton(ctx: Context) -> Proposal | None:
     variants = ctx.instance_variants
@@ -861,6 +1297,22 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
             )
 
     all_metrics = list(scanned.metrics)
+    lifetime_hours = int(age_days * 24)
+    # Change inside the window first: a new pattern holds the capacity-reducing rungs until it can be
+    # judged, and once it can, it is judged on itself (from its first hour), not diluted by the old one.
+    hourly = hourly_of(all_metrics, lifetime_hours)
+    changes = (
+        changes_of(hourly, variant_metrics, instance_variants, policy.lookback_days)
+        if hourly is not None and any(value > 0 for value in hourly.values)
+        else []
+    )
+    holding = [change for change in changes if change.hold]
+    since = next((c.first_hour for c in changes if c.kind == "started" and not c.hold), None)
+    traffic = traffic_of(
+        all_metrics,
+        lifetime_hours,
+        first_hour=None if since is None or hourly is None else hourly.offset + since,
+    )
     ctx = Context(
         scanned=scanned,
         prices=prices,
@@ -872,26 +1324,51 @@ def decide(scanned: ScannedEndpoint, prices: PriceBook, policy: Policy, now: dat
         unknown_prices=unknown_prices,
         variant_metrics=variant_metrics,
         component_metrics=[m for m in all_metrics if m.scope == "inference_component"],
-        traffic=traffic_of(all_metrics, int(age_days * 24)),
+        traffic=traffic,
+        changes=changes,
     )
+    change_notes = [change.reason for change in changes]
     blocked: tuple[Rule, Proposal] | None = None
     for candidate in RULES:
+        if holding and candidate.reduces_capacity:
+            continue
         proposal = candidate.evaluate(ctx)
         if proposal is None:
             continue
         if proposal.blocked_by:
             blocked = blocked or (candidate, proposal)
             continue
-        return _finding(base, candidate, proposal, price_note)
+        return _finding(base, candidate, proposal, [*change_notes, *price_note])
+    if holding:
+        # Advice that is blocked anyway (e.g. Graviton without an arm64 image) says less than the change.
+        first = holding[0]
+        return leave_alone(
+            [
+                *change_notes,
+                "park, scale to zero, serverless, schedule and rightsize take capacity away: none is "
+                "considered until the new pattern can be judged",
+            ],
+            blocked_by=["traffic changed"],
+            change=first.kind,
+            changed_at=first.at.isoformat(),
+            invocations=round(traffic.total),
+            hours_with_traffic=traffic.hours_with_traffic,
+            window_hours=traffic.expected_hours,
+        )
     if blocked is not None:
-        return _finding(base, *blocked, price_note)
+        return _finding(base, *blocked, [*change_notes, *price_note])
 
-    traffic = ctx.traffic
     in_use, missing, evidence = _utilisation_verdict(ctx)
+    span = (
+        f"{policy.lookback_days} days"
+        if since is None
+        else f"the {traffic.observed_days:.1f} days since traffic started"
+    )
     reasons = [
-        f"in use: {traffic.total:.0f} invocations in {policy.lookback_days} days, traffic in "
+        f"in use: {traffic.total:.0f} invocations in {span}, traffic in "
         f"{traffic.hours_with_traffic} of {traffic.expected_hours} hours, {in_use}",
         *missing,
+        *change_notes,
     ]
     idle_variants = [m.variant_name for m in variant_metrics.values() if m.invocations_total == 0]
     if idle_variants and len(variant_metrics) > 1:
@@ -955,16 +1432,17 @@ REPORT_ONLY_NOTE = (
 
 
 def _finding(
-    base: dict[str, str | float | None], candidate: Rule, proposal: Proposal, price_note: list[str]
+    base: dict[str, str | float | None], candidate: Rule, proposal: Proposal, notes: list[str]
 ) -> Finding:
-    notes = [] if candidate.applied else [REPORT_ONLY_NOTE.format(action=candidate.action.value)]
+    """`notes`: what the window's changes and the prices add to the rung's own reasons."""
+    report_only = [] if candidate.applied else [REPORT_ONLY_NOTE.format(action=candidate.action.value)]
     return Finding(
         **base,
         action=candidate.action,
         target=proposal.target,
         estimated_monthly_savings_usd=proposal.savings,
         confidence=proposal.confidence,
-        reasons=[*proposal.reasons, *price_note, *notes],
+        reasons=[*proposal.reasons, *notes, *report_only],
         blocked_by=list(proposal.blocked_by),
         evidence=proposal.evidence,
     )

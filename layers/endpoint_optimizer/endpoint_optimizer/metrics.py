@@ -211,6 +211,16 @@ def _summarise(
     for timestamp, value in zip(invocations.timestamps, invocations.values, strict=True):
         hour = int((_aware_like(timestamp, start) - start).total_seconds() // HOUR)
         by_hour[hour] = by_hour.get(hour, 0.0) + value
+
+    def by_day(key: str) -> list[tuple[int, float]]:
+        """The daily series of `key` as (day index from `start`, value); the highest if a day repeats."""
+        series = signals.get(key, _Series())
+        days: dict[int, float] = {}
+        for timestamp, value in zip(series.timestamps, series.values, strict=True):
+            day = int((_aware_like(timestamp, start) - start).total_seconds() // DAY)
+            days[day] = max(days.get(day, value), value)
+        return sorted(days.items())
+
     errors = values("errors")
     return VariantMetrics(
         variant_name=subject,
@@ -228,6 +238,8 @@ def _summarise(
         memory_max_percent=maximum("memory_max"),
         gpu_max_percent=maximum("gpu_max"),
         gpu_memory_max_percent=maximum("gpu_memory_max"),
+        cpu_max_by_day=by_day("cpu_max"),
+        gpu_max_by_day=by_day("gpu_max"),
         model_latency_avg_us=mean("latency"),
         errors_5xx_total=sum(errors) if errors else None,
         datapoints=sum(len(series.values) for series in signals.values()),

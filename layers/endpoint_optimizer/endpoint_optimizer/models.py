@@ -132,6 +132,11 @@ class VariantMetrics(Model):
     memory_max_percent: float | None = None
     gpu_max_percent: float | None = None
     gpu_memory_max_percent: float | None = None
+    # The daily maxima behind cpu_max_percent and gpu_max_percent, as published (sums over vCPUs / GPUs),
+    # sparse (day index from window_start, value): what lets the ladder compare the recent part of the
+    # window with the rest. Optional: empty in snapshots written before they were read.
+    cpu_max_by_day: list[tuple[int, float]] = Field(default_factory=list)
+    gpu_max_by_day: list[tuple[int, float]] = Field(default_factory=list)
     model_latency_avg_us: float | None = None
     errors_5xx_total: float | None = None
     datapoints: int = 0

@@ -1,20 +1,27 @@
 """`make bench` (decisions): the fix ladder against the labelled synthetic fleet.
 
 Prints, per archetype and in total: agreement with the labels, harmful actions (a fix on an endpoint
-that must be left alone, or one its limits forbid), and the cost of endpoints needing a fix that got
-an accepted one. Exits non-zero when a threshold of the issue is missed.
+that must be left alone, or one its limits forbid; advice counts as agreeing only while it is blocked),
+and the cost of endpoints needing a fix that got an accepted, unblocked one. Exits non-zero when a
+threshold of the issue is missed.
+
+`--ladder PATH` grades another version of `endpoint_optimizer/ladder.py` (e.g. `git show HEAD~1:...`) on
+the same fleet: the before/after of a change to the decisions, per archetype.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import json
 import sys
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 from emulated_aws.labelled_fleet import generate, labelled_price_book
-from endpoint_optimizer.ladder import consolidate, decide
+from endpoint_optimizer import ladder as current_ladder
 from endpoint_optimizer.models import Action
 from endpoint_optimizer.settings import Policy
 
@@ -28,13 +35,31 @@ POLICY = {
 }
 
 
-def main() -> int:
+def _ladder(path: str | None) -> ModuleType:
+    if path is None:
+        return current_ladder
+    spec = importlib.util.spec_from_file_location("ladder_under_test", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--ladder {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ladder", help="grade this copy of ladder.py instead of the installed one")
+    args = parser.parse_args(argv)
+    ladder = _ladder(args.ladder)
     now = datetime(2026, 11, 30, 12, tzinfo=UTC)
     policy = Policy.from_env(POLICY)
     prices = labelled_price_book()
     fleet = generate(now, copies=20, seed=2026)
-    findings = consolidate(
-        [decide(item.scanned, prices, policy, now) for item in fleet], [i.scanned for i in fleet], prices
+    findings = ladder.consolidate(
+        [ladder.decide(item.scanned, prices, policy, now) for item in fleet],
+        [i.scanned for i in fleet],
+        prices,
     )
 
     rows: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -44,7 +69,7 @@ def main() -> int:
     for item, finding in zip(fleet, findings, strict=True):
         row = rows[item.archetype]
         row["endpoints"] += 1
-        accepted = finding.action in item.accepted
+        accepted = item.agrees(finding)
         row["agree"] += accepted
         if finding.action != Action.NONE and not accepted:
             harmful.append(f"{item.scanned.endpoint.name}: {finding.action.value}")
@@ -52,7 +77,7 @@ def main() -> int:
         cost = finding.current_monthly_cost_usd or 0.0
         if item.needs_action:
             need_cost += cost
-            if accepted and finding.action != Action.NONE:
+            if accepted and finding.action != Action.NONE and not finding.blocked_by:
                 covered_cost += cost
                 proposed_savings += finding.estimated_monthly_savings_usd or 0.0
             else:
@@ -74,6 +99,8 @@ def main() -> int:
         f"cost needing a fix {need_cost:,.2f} USD/month of which {coverage:.1%} covered by accepted actions; "
         f"{missed_savings_endpoints:.0f} endpoint(s) needing a fix missed; savings proposed {proposed_savings:,.2f} USD/month"
     )
+    if args.ladder is not None:  # a comparison run never overwrites the record of the product's own
+        return 0
     Path(".bench").mkdir(exist_ok=True)
     Path(".bench/decisions.json").write_text(
         json.dumps(

@@ -17,6 +17,7 @@ from typing import Any
 from endpoint_optimizer.models import (
     Action,
     Endpoint,
+    Finding,
     InferenceComponent,
     ScannedEndpoint,
     Variant,
@@ -69,18 +70,28 @@ class Labelled:
     archetype: str
     accepted: frozenset[Action]
     needs_action: bool  # a fix is expected (its cost counts in the coverage figure)
+    # Advice acceptable only while something blocks it ("needs an arm64 image", "window too short"): the
+    # same action unblocked is a harmful proposal.
+    accepted_blocked: frozenset[Action] = frozenset()
+
+    def agrees(self, finding: Finding) -> bool:
+        return finding.action in self.accepted or (
+            bool(finding.blocked_by) and finding.action in self.accepted_blocked
+        )
 
 
 @dataclass(frozen=True)
 class _Shape:
     """A variant's load in the instance's own terms: `cpu` per vCPU and `gpu` per GPU (0-100, the share
-    of the instance), `memory` 0-100. `_metrics` publishes them as AWS does."""
+    of the instance), `memory` 0-100. `_metrics` publishes them as AWS does. A load that changes inside
+    the window gives its daily peak per vCPU with `cpu_by_day` (window day -> share); `cpu` is then unused."""
 
     invocations: Callable[[int], float]  # hour index -> invocations that hour
     cpu: float
     memory: float
     gpu: float | None = None
     latency_us: float = 40_000.0
+    cpu_by_day: Callable[[int], float] | None = None
 
 
 # The hardware the fleets run on (vCPUs, NVIDIA GPUs; EC2 instance type specifications, ml.X = EC2 X),
@@ -114,6 +125,7 @@ def _metrics(
             variant_name=variant.name, window_start=start, window_hours=HOURS, window_days=LOOKBACK_DAYS
         )
     jitter = rng.uniform(0.9, 1.0)
+    days = range(LOOKBACK_DAYS)
     traffic = VariantMetrics(
         variant_name=variant.name,
         window_start=start,
@@ -129,16 +141,38 @@ def _metrics(
     if variant.is_serverless:
         return traffic
     vcpus, gpus = HARDWARE[variant.instance_type or ""]
+    # Daily maxima: a steady load's days peak within 10 % of its window peak (day 0 reaching it); a
+    # changing load's days follow `cpu_by_day`. The window maxima are the highest day, as AWS's are.
+    if shape.cpu_by_day is None:
+        cpu_by_day = [(day, round(shape.cpu * jitter * vcpus * _day_factor(day), 1)) for day in days]
+    else:
+        cpu_by_day = [(day, round(shape.cpu_by_day(day) * jitter * vcpus, 1)) for day in days]
+    gpu_by_day = (
+        []
+        if shape.gpu is None or not gpus
+        else [(day, round(shape.gpu * jitter * gpus * _day_factor(day), 1)) for day in days]
+    )
+    cpu_max = max(value for _, value in cpu_by_day)
     return traffic.model_copy(
         update={
             "cpu_days_reported": LOOKBACK_DAYS,
-            "cpu_max_percent": round(shape.cpu * jitter * vcpus, 1),
-            "cpu_avg_percent": round(shape.cpu * jitter / 3 * vcpus, 1),
+            "cpu_max_percent": cpu_max,
+            "cpu_avg_percent": round(
+                shape.cpu * jitter / 3 * vcpus if shape.cpu_by_day is None else cpu_max / 3, 1
+            ),
             "memory_max_percent": round(shape.memory * jitter, 1),
-            "gpu_max_percent": None if shape.gpu is None or not gpus else round(shape.gpu * jitter * gpus, 1),
+            "gpu_max_percent": max((value for _, value in gpu_by_day), default=None),
+            "cpu_max_by_day": cpu_by_day,
+            "gpu_max_by_day": gpu_by_day,
             "datapoints": len(by_hour) + 3 * LOOKBACK_DAYS,
         }
     )
+
+
+def _day_factor(day: int) -> float:
+    """1.0 on day 0, 0.9-1.0 on the others: how a steady load's daily peaks vary (no random draw, so the
+    fleet's other values do not move)."""
+    return 1.0 - 0.1 * ((day * 7) % 10) / 9
 
 
 def _endpoint(
@@ -179,8 +213,14 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
     fleet: list[Labelled] = []
     none = frozenset({Action.NONE})
 
-    def add(archetype: str, scanned: ScannedEndpoint, accepted: set[Action], needs_action: bool) -> None:
-        fleet.append(Labelled(scanned, archetype, frozenset(accepted), needs_action))
+    def add(
+        archetype: str,
+        scanned: ScannedEndpoint,
+        accepted: set[Action],
+        needs_action: bool,
+        blocked: frozenset[Action] = frozenset(),
+    ) -> None:
+        fleet.append(Labelled(scanned, archetype, frozenset(accepted), needs_action, blocked))
 
     def v(
         name: str = "AllTraffic", instance_type: str = "ml.m5.large", count: int = 1, image: str = X86_IMAGE
@@ -346,13 +386,20 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
         # ---- must be left alone ------------------------------------------------------------------
         # x86 endpoints whose image has no known arm64 build may carry a *blocked* migrate_graviton
         # finding ("needs an arm64 image"): advice that says what it would take, not an action.
-        x86_advice = {Action.NONE, Action.MIGRATE_GRAVITON}
-        add("busy", one(f"busy-{i}", v(instance_type=cpu_type, count=2), busy), x86_advice, False)
+        graviton_advice = frozenset({Action.MIGRATE_GRAVITON})
+        add(
+            "busy",
+            one(f"busy-{i}", v(instance_type=cpu_type, count=2), busy),
+            set(none),
+            False,
+            graviton_advice,
+        )
         add(
             "x86-unknown-image",
             one(f"x86-unknown-image-{i}", v(instance_type="ml.c5.xlarge"), steady_mid),
-            x86_advice,
+            set(none),
             False,
+            graviton_advice,
         )
         add(
             "trap-sporadic-gpu",
@@ -400,8 +447,9 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
                 v(instance_type=rng.choice(["ml.r5.2xlarge", "ml.m5.4xlarge"])),
                 _Shape(sporadic.invocations, 4.0, rng.uniform(65, 80)),
             ),
-            x86_advice,
+            set(none),
             False,
+            graviton_advice,
         )
         add(
             "trap-new-idle",
@@ -451,7 +499,228 @@ def generate(now: datetime, *, copies: int = 8, seed: int = 7) -> list[Labelled]
         add(
             "trap-sporadic-with-data-capture",
             one(f"trap-data-capture-{i}", v(), sporadic, data_capture=True),
-            {Action.NONE, Action.MIGRATE_SERVERLESS},
+            set(none),
             False,
+            frozenset({Action.MIGRATE_SERVERLESS}),  # advice only: serverless refuses data capture
+        )
+    # A separate random stream, so that the archetypes above keep their values.
+    fleet.extend(_changing(now, start, copies, random.Random(f"changing-{seed}")))
+    return fleet
+
+
+# ---- traffic that changes inside the window, and patterns longer than a day ------------------------
+def _level(
+    level: float, begin: int = 0, end: int = HOURS, business: datetime | None = None
+) -> Callable[[int], float]:
+    """`level` an hour from hour `begin` to `end` (every hour, or weekday business hours of a window that
+    starts at `business`), nothing otherwise."""
+
+    def calls(hour: int) -> float:
+        inside = begin <= hour < end and (business is None or _is_business_hour(business, hour))
+        return level if inside else 0.0
+
+    return calls
+
+
+def _steps(before: float, after: float, at: int) -> Callable[[int], float]:
+    return lambda hour: before if hour < at else after
+
+
+def _ramp(first: float, last: float) -> Callable[[int], float]:
+    return lambda hour: first + (last - first) * hour / HOURS
+
+
+def _weekly_batch(start: datetime, level: float, begin: int = 0) -> Callable[[int], float]:
+    """A job every Sunday 01:00-05:00 UTC, from hour `begin` of the window on."""
+
+    def calls(hour: int) -> float:
+        moment = start + timedelta(hours=hour)
+        return level if hour >= begin and moment.weekday() == 6 and 1 <= moment.hour < 5 else 0.0
+
+    return calls
+
+
+def _ramp_by_day(first: float, last: float) -> Callable[[int], float]:
+    return lambda day: first + (last - first) * (day + 1) / LOOKBACK_DAYS
+
+
+def _daily_step(before: float, after: float, at: int) -> Callable[[int], float]:
+    """A daily peak per vCPU of `before` on the days before hour `at`, `after` on the days after it, the
+    higher of the two on the day it changes."""
+
+    def peak(day: int) -> float:
+        if (day + 1) * 24 <= at:
+            return before
+        return after if day * 24 >= at else max(before, after)
+
+    return peak
+
+
+def _changing(now: datetime, start: datetime, copies: int, rng: random.Random) -> list[Labelled]:
+    """Endpoints whose traffic started, stopped, moved or grows inside the window, and patterns longer than
+    a day: none of the first may lose capacity until the new pattern can be judged; a weekly job seen
+    twice may be judged, seen once it may not."""
+    fleet: list[Labelled] = []
+    none = {Action.NONE}
+    cpu_types = ["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.c5.2xlarge"]
+
+    def add(
+        archetype: str,
+        name: str,
+        variant: Variant,
+        shape: _Shape,
+        accepted: set[Action],
+        *,
+        needs_action: bool = False,
+        blocked: set[Action] | None = None,
+        **flags: Any,
+    ) -> None:
+        scanned = ScannedEndpoint(
+            endpoint=_endpoint(name, now, [variant], **flags), metrics=[_metrics(variant, shape, start, rng)]
+        )
+        fleet.append(
+            Labelled(scanned, archetype, frozenset(accepted), needs_action, frozenset(blocked or set()))
+        )
+
+    def v(instance_type: str, count: int = 1) -> Variant:
+        return Variant(
+            name="AllTraffic",
+            instance_type=instance_type,
+            instance_count=count,
+            model_name="m",
+            image=X86_IMAGE,
+        )
+
+    def business_hours(begin: int, end: int) -> int:
+        return sum(_is_business_hour(start, hour) for hour in range(begin, end))
+
+    day_starts = [
+        h for h in range(1, HOURS) if _is_business_hour(start, h) and not _is_business_hour(start, h - 1)
+    ]
+    day_ends = [
+        h for h in range(1, HOURS) if _is_business_hour(start, h - 1) and not _is_business_hour(start, h)
+    ]
+
+    for i in range(copies):
+        # Steady traffic (every hour, or weekday business hours) that began under a week ago after days of
+        # nothing; copy 0 is the case of the issue: 20 hours of traffic at the end of 14 days. Its low CPU
+        # and the few hours with traffic would read as "oversized" and "sporadic".
+        level, cpu = rng.uniform(200, 3000), rng.uniform(5, 20)
+        if i % 2 == 0:
+            onset = HOURS - (20 if i == 0 else rng.randint(3, 160))
+            calls = _level(level, onset)
+        else:
+            onset = rng.choice([h for h in day_starts if h >= HOURS - 167 and business_hours(h, HOURS) >= 3])
+            calls = _level(level, onset, business=start)
+        add(
+            "sudden-start",
+            f"sudden-start-{i}",
+            v(rng.choice(cpu_types), rng.randint(1, 3)),
+            _Shape(calls, cpu, rng.uniform(15, 30), cpu_by_day=_daily_step(1.0, cpu, onset)),
+            none,
+            async_inference=i % 4 == 3,
+        )
+        # The same traffic stopped 1 to 12 days ago (business hours: at least 14 of them missed).
+        level, cpu = rng.uniform(200, 3000), rng.uniform(5, 20)
+        if i % 2 == 0:
+            stop = HOURS - rng.randint(24, 12 * 24)
+            calls = _level(level, 0, stop)
+        else:
+            stop = rng.choice(
+                [h for h in day_ends if business_hours(0, h) >= 14 and business_hours(h, HOURS) >= 14]
+            )
+            calls = _level(level, 0, stop, business=start)
+        add(
+            "sudden-stop",
+            f"sudden-stop-{i}",
+            v(rng.choice(cpu_types), rng.randint(2, 4)),
+            _Shape(calls, cpu, rng.uniform(15, 30), cpu_by_day=_daily_step(cpu, 1.0, stop)),
+            none,
+        )
+        # Traffic that grows every hour, 4 to 20 times over the window, its CPU with it (peak under 30 %).
+        first, growth, cpu = rng.uniform(10, 50), rng.uniform(4, 20), rng.uniform(15, 28)
+        add(
+            "slow-ramp",
+            f"slow-ramp-{i}",
+            v(rng.choice(["ml.m5.xlarge", "ml.c5.xlarge"]), rng.randint(2, 4)),
+            _Shape(
+                _ramp(first, first * growth),
+                cpu,
+                rng.uniform(15, 30),
+                cpu_by_day=_ramp_by_day(cpu / growth, cpu),
+            ),
+            none,
+        )
+        # A level that rose or fell 5 to 20 times in the last 12 to 150 hours.
+        since, factor = HOURS - rng.randint(12, 150), rng.uniform(5, 20)
+        low, high = rng.uniform(50, 200), rng.uniform(20, 30)
+        add(
+            "traffic-jump",
+            f"traffic-jump-{i}",
+            v(rng.choice(cpu_types), rng.randint(2, 4)),
+            _Shape(_steps(low, low * factor, since), high, 20.0, cpu_by_day=_daily_step(4.0, high, since)),
+            none,
+        )
+        since, factor = HOURS - rng.randint(12, 150), rng.uniform(5, 20)
+        level, high = rng.uniform(1000, 3000), rng.uniform(25, 30)
+        add(
+            "traffic-drop",
+            f"traffic-drop-{i}",
+            v(rng.choice(cpu_types), rng.randint(2, 4)),
+            _Shape(
+                _steps(level, level / factor, since), high, 20.0, cpu_by_day=_daily_step(high, 4.0, since)
+            ),
+            none,
+        )
+        # Steady traffic that began 8 to 11 days ago on four lightly used instances: long enough to judge,
+        # on itself: fewer instances.
+        onset, cpu = rng.randint(72, 144), rng.uniform(8, 14)
+        add(
+            "start-settled",
+            f"start-settled-{i}",
+            v("ml.c5.xlarge", rng.randint(3, 4)),
+            _Shape(_level(rng.uniform(100, 500), onset), cpu, 25.0, cpu_by_day=_daily_step(1.0, cpu, onset)),
+            {Action.RIGHTSIZE},
+            needs_action=True,
+        )
+        # A light job every Sunday 01:00-05:00: seen twice in 14 days it is sporadic, judged as such.
+        batch = _weekly_batch(start, rng.uniform(30, 120))
+        shape = _Shape(batch, 2.0, rng.uniform(15, 30), cpu_by_day=lambda day: 2.0)
+        add(
+            "weekly-batch",
+            f"weekly-batch-{i}",
+            v(rng.choice(["ml.m5.large", "ml.c5.xlarge"])),
+            shape,
+            {Action.MIGRATE_SERVERLESS},
+            needs_action=True,
+        )
+        # The same job on an endpoint created after the window's first run: seen once, the window is too
+        # short to tell a weekly job from a one-off (advice blocked, nothing proposed).
+        runs = [h for h in range(HOURS) if batch(h) > 0 and (h == 0 or batch(h - 1) == 0)]
+        shortest, longest = max(HOURS - runs[-1], 173), HOURS - runs[-2] - 4  # past the 7-day grace period
+        if shortest < longest:
+            lifetime = rng.randint(shortest, longest - 1)
+            add(
+                "weekly-batch-seen-once",
+                f"weekly-batch-once-{i}",
+                v(rng.choice(["ml.m5.large", "ml.c5.xlarge"])),
+                dataclasses.replace(
+                    shape, invocations=_weekly_batch(start, batch(runs[0]), HOURS - lifetime)
+                ),
+                none,
+                blocked={Action.MIGRATE_SERVERLESS},
+                age_days=(lifetime + 0.5) / 24,
+            )
+        # Weekday business hours on an endpoint 9 to 13 days old: one full week at most, too short to name a
+        # weekly pattern (schedule blocked: "window too short").
+        lifetime = rng.randint(9 * 24, 13 * 24)
+        add(
+            "business-hours-young",
+            f"business-hours-young-{i}",
+            v("ml.c5.xlarge", rng.randint(2, 4)),
+            _Shape(_level(120.0, HOURS - lifetime, business=start), rng.uniform(40, 60), 70.0),
+            none,
+            blocked={Action.SCHEDULE},
+            age_days=(lifetime + 0.5) / 24,
         )
     return fleet
