@@ -3,8 +3,8 @@ recognises and retries) and the bench's fleet, moto gaps and adapters on small f
 
 from __future__ import annotations
 
+import itertools
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import partial
@@ -35,6 +35,7 @@ AUTH = (
     "AWS4-HMAC-SHA256 Credential=testing/20260302/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
 )
 ADAPTIVE = Config(retries={"mode": "adaptive", "max_attempts": 10})
+pytestmark = pytest.mark.harness  # tests of the test harness itself: `pytest -m "not harness"` skips them
 
 
 SEEDED = 500  # endpoints seeded in the module's emulator (over 100 scalable targets among them)
@@ -226,22 +227,23 @@ def test_proxy_forwards_every_request_and_counts_per_operation(
     assert proxy.counts() == Counts()
 
 
-def test_proxy_adds_its_latency_to_every_request(proxy: LatencyProxy) -> None:
-    sagemaker = client(proxy, "sagemaker")
-    sagemaker.list_endpoints()  # connection and endpoint resolution out of the way
-
-    def timed(calls: int) -> float:
-        started = time.monotonic()
-        for _ in range(calls):
+def test_proxy_adds_its_latency_to_every_request(remote: bench.RemoteAws) -> None:
+    # GIVEN a proxy whose network delay is recorded instead of slept (how long a sleep lasts is the
+    # operating system's business; `make bench` measures it)
+    slept: list[float] = []
+    with LatencyProxy(remote.url, latency_s=0, sleep=slept.append) as proxy:
+        sagemaker = client(proxy, "sagemaker")
+        sagemaker.list_endpoints()  # at latency 0: no delay at all
+        # WHEN the latency is set and requests of two services go through
+        proxy.latency_s = 0.05
+        for _ in range(10):
             sagemaker.list_endpoints()
-        return time.monotonic() - started
+        client(proxy, "sts").get_caller_identity()
+        counts = proxy.counts()
 
-    fast = timed(10)
-    proxy.latency_s = 0.05
-    slow = timed(10)
-
-    assert slow >= 10 * 0.05  # a sleep never ends early
-    assert slow / fast >= 3  # and it dominates a local round trip
+    # THEN every request after the change was delayed by the latency, once, and the first was not
+    assert counts.total == 12
+    assert slept == [0.05] * 11
 
 
 @pytest.mark.parametrize(
@@ -257,35 +259,39 @@ def test_proxy_adds_its_latency_to_every_request(proxy: LatencyProxy) -> None:
     ],
 )
 def test_throttled_calls_are_retried_by_botocore_until_they_succeed(
-    proxy: LatencyProxy, service: str, operation: str, call: Callable[[Any], Any]
+    remote: bench.RemoteAws, service: str, operation: str, call: Callable[[Any], Any]
 ) -> None:
-    proxy.throttle(20, service=service, operation=operation, burst=1)
-    throttled_client = client(proxy, service, ADAPTIVE)
+    # GIVEN a throttle of 16 requests/s (bucket of 1) on a clock that moves 1/32 s per look: half a token
+    # per request, so exactly every other request is refused, however fast or slow the machine is
+    ticks = itertools.count()
+    with LatencyProxy(remote.url, latency_s=0, clock=lambda: next(ticks) / 32) as proxy:
+        proxy.throttle(16, service=service, operation=operation, burst=1)
+        throttled_client = client(proxy, service, ADAPTIVE)
 
-    answers = [call(throttled_client) for _ in range(4)]
+        # WHEN four calls are made
+        answers = [call(throttled_client) for _ in range(4)]
+        counts = proxy.counts()
 
-    counts = proxy.counts()
-    assert counts.forwarded[(service, operation)] == 4
-    assert counts.throttled[(service, operation)] >= 1
-    assert (
-        sum(answer["ResponseMetadata"]["RetryAttempts"] for answer in answers)
-        == counts.throttled[(service, operation)]
-    )
+    # THEN the first went through, each of the other three was refused once and retried by botocore
+    assert counts.forwarded == {(service, operation): 4}
+    assert counts.throttled == {(service, operation): 3}
+    assert [answer["ResponseMetadata"]["RetryAttempts"] for answer in answers] == [0, 1, 1, 1]
 
 
-def test_a_throttle_applies_to_each_operation_separately(proxy: LatencyProxy) -> None:
-    proxy.throttle(0.1, burst=1)  # every operation: one request, then one per 10 s
-    sagemaker = client(proxy, "sagemaker", Config(retries={"mode": "standard", "total_max_attempts": 1}))
+def test_a_throttle_applies_to_each_operation_separately(remote: bench.RemoteAws) -> None:
+    with LatencyProxy(remote.url, latency_s=0, clock=lambda: 0.0) as proxy:  # time stands still
+        proxy.throttle(0.1, burst=1)  # every operation: one request, then none until time moves
+        sagemaker = client(proxy, "sagemaker", Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
-    sagemaker.list_endpoints()
-    sagemaker.list_models()
-    with pytest.raises(sagemaker.exceptions.ClientError) as error:
         sagemaker.list_endpoints()
+        sagemaker.list_models()
+        with pytest.raises(sagemaker.exceptions.ClientError) as error:
+            sagemaker.list_endpoints()
 
-    assert error.value.response["Error"]["Code"] == "ThrottlingException"
-    assert proxy.counts().throttled == {("sagemaker", "ListEndpoints"): 1}
-    proxy.clear_throttles()
-    sagemaker.list_endpoints()
+        assert error.value.response["Error"]["Code"] == "ThrottlingException"
+        assert proxy.counts().throttled == {("sagemaker", "ListEndpoints"): 1}
+        proxy.clear_throttles()
+        sagemaker.list_endpoints()
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ endpoint idle. Runs against the emulated AWS (moto with the harness patches)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -264,20 +265,63 @@ def test_scan_reports_progress(emulated: EmulatedAws) -> None:
 def test_scan_throttled_mid_way_completes_with_every_endpoint(
     emulated: EmulatedAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN 30 endpoints behind a proxy that throttles DescribeEndpoint above 10 requests/s
+    # GIVEN 30 endpoints behind a proxy that throttles DescribeEndpoint above 8 requests/s, on a clock
+    # that moves 7/64 s per request: 7/8 of a token each, so about one request in eight is refused
+    # (never two in a row) however fast or slow the machine is
     names = {f"throttled-{index:02d}" for index in range(30)}
     for name in sorted(names):
         endpoint(emulated, name)
         metrics(emulated, name, busy=False)
-    with LatencyProxy(emulated.endpoint_url, latency_s=0.0) as proxy:
-        proxy.throttle(10, service="sagemaker", operation="DescribeEndpoint", burst=2)
+    ticks = itertools.count()
+    with LatencyProxy(emulated.endpoint_url, latency_s=0.0, clock=lambda: next(ticks) * 7 / 64) as proxy:
+        proxy.throttle(8, service="sagemaker", operation="DescribeEndpoint", burst=2)
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         # WHEN the scanner runs with 8 workers (adaptive retries back off on the service's error)
         snapshot = scan(emulated, max_workers=8)
         counts = proxy.counts()
     # THEN it was throttled, retried, and every endpoint is in the snapshot with its signal
-    assert counts.throttled_by_operation()
+    assert counts.throttled_by_operation()["sagemaker:DescribeEndpoint"] >= 3
     assert snapshot.complete
     assert {item.endpoint.name for item in snapshot.endpoints} == names
     assert snapshot.unscanned == []
     assert all(item.metrics[0].cpu_days_reported == 14 for item in snapshot.endpoints)
+
+
+def test_an_endpoint_whose_metric_query_did_not_complete_is_unscanned_never_idle(
+    emulated: EmulatedAws,
+) -> None:
+    # GIVEN two endpoints that look idle (CPU every hour, no invocations), and CloudWatch answering the
+    # Invocations query of one of them "InternalError" with no values (GetMetricData StatusCode is
+    # Complete | InternalError | PartialData | Forbidden: botocore 1.43 cloudwatch model, read 2026-12-01)
+    for name in ("quiet", "unreadable"):
+        endpoint(emulated, name)
+        metrics(emulated, name, busy=False)
+    clients = Clients(region="us-east-1")
+    invocation_queries: set[str] = set()
+
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        for query in params["MetricDataQueries"]:
+            metric = query["MetricStat"]["Metric"]
+            dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+            if metric["MetricName"] == "Invocations" and dimensions.get("EndpointName") == "unreadable":
+                invocation_queries.add(query["Id"])
+
+    def fail_them(parsed: dict[str, Any], **_: Any) -> None:
+        for result in parsed["MetricDataResults"]:
+            if result["Id"] in invocation_queries:
+                result.update(StatusCode="InternalError", Timestamps=[], Values=[])
+
+    clients.cloudwatch.meta.events.register("provide-client-params.cloudwatch.GetMetricData", remember)
+    clients.cloudwatch.meta.events.register("after-call.cloudwatch.GetMetricData", fail_them)
+
+    # WHEN the region is scanned
+    snapshot = scan_region(clients, account_id=emulated.account_id, lookback_days=14, now=NOW)
+
+    # THEN the endpoint with the incomplete query is listed as not read, with why, and carries no signal
+    # that could read as zero traffic; the other is read as usual
+    assert invocation_queries
+    assert [(item.name, item.reason) for item in snapshot.unscanned] == [
+        ("unreadable", "metrics not read: a GetMetricData query did not complete")
+    ]
+    assert set(by_name(snapshot)) == {"quiet"}
+    assert variant_metrics(snapshot, "quiet", "AllTraffic").cpu_days_reported == 14

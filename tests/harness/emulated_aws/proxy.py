@@ -278,12 +278,18 @@ class LatencyProxy(Service):
         latency_s: float = DEFAULT_LATENCY_S,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         upstream = urllib.parse.urlsplit(upstream_url)
         if upstream.scheme != "http" or not upstream.hostname:
             raise ValueError(f"upstream must be an http:// URL, got {upstream_url!r}")
         self._upstream = (upstream.hostname, upstream.port or 80)
         self.latency_s = latency_s
+        # The throttles' time and the network's sleep: tests pass a fake clock (a throttle that does not
+        # depend on the machine's speed) and a recorder (latency counted, not timed).
+        self._clock = clock
+        self._sleep = sleep
         self._bind = (host, port)
         self._lock = threading.Lock()
         self._forwarded: dict[Operation, int] = {}
@@ -373,7 +379,7 @@ class LatencyProxy(Service):
                 ),
                 None,
             )
-            self._buckets[key] = TokenBucket(rule[0], rule[1]) if rule else None
+            self._buckets[key] = TokenBucket(rule[0], rule[1], clock=self._clock) if rule else None
         return self._buckets[key]
 
     # -- per request (handler threads) --------------------------------------------------------------
@@ -467,7 +473,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP]
         name = classify_request(self.command, self.path, dict(self.headers.items()), body)
         if owner.latency_s > 0:
-            time.sleep(owner.latency_s)  # the simulated network: this sleep is the point
+            owner._sleep(owner.latency_s)  # the simulated network: this sleep is the point
         if not owner._admit(name):
             status, error_headers, payload = throttling_response(name)
             return status, "Bad Request" if status == 400 else "Too Many Requests", error_headers, payload
