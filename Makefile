@@ -65,6 +65,10 @@ bench: $(STAMP) ## benchmarks: scan calls and wall time vs the common approach; 
 	$(BIN)/python -m emulated_aws.decision_bench
 	$(BIN)/python -m emulated_aws.bench
 
+.PHONY: mutation
+mutation: $(STAMP) ## mutants of the apply, approval and guard code vs a survivor budget (docs/mutation.md)
+	$(BIN)/python tests/harness/mutation.py $(if $(FILES),--files $(FILES))
+
 .PHONY: deploy
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	$(BIN)/sam deploy --guided

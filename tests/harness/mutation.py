@@ -1,0 +1,145 @@
+"""`make mutation`: mutmut over the apply, approval and guard code, failed above a survivor budget.
+
+    python tests/harness/mutation.py [--source DIR] [--work DIR] [--max-children N] [--no-budget]
+
+Copies the tree at --source (default: this checkout) to --work (default: build/mutation), with the
+package also at src/endpoint_optimizer so mutmut names its mutants `endpoint_optimizer.<module>.<fn>`,
+runs `mutmut run` there on the mutants named by MUTANTS (its settings are [tool.mutmut] in
+pyproject.toml: the files, and the fast test selection), then counts the results per file and exits 1
+when a file has more survivors than BUDGET allows. docs/mutation.md says what counts and why.
+
+Nothing here is product code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = Path("layers/endpoint_optimizer/endpoint_optimizer")
+
+# The code that changes or guards customer endpoints: the mutants of the apply, approval and ledger
+# modules, and of the guards that decide whether an endpoint may get a proposal at all.
+MUTANTS = {
+    "actions.py": ["endpoint_optimizer.actions.*"],
+    "approvals.py": ["endpoint_optimizer.approvals.*"],
+    "ledger.py": ["endpoint_optimizer.ledger.*"],
+    "ladder.py": [
+        "endpoint_optimizer.ladder.x_decide__mutmut_*",
+        "endpoint_optimizer.ladder.x_utilization_present__mutmut_*",
+        "endpoint_optimizer.ladder.x__expected_days__mutmut_*",
+    ],
+}
+# By default one mutant in five is run: those whose number (mutmut numbers each function's mutants 1,
+# 2, ...) ends in 1 or 6. --all runs every one (about 5 times as long: docs/mutation.md).
+SAMPLE = "[16]"
+# The most undetected mutants (survived + no tests + suspicious) each file may keep in the sample.
+BUDGET = {"actions.py": 60, "approvals.py": 10, "ledger.py": 15, "ladder.py": 15}
+
+# mutmut 3.7's exit codes of a mutant's test run (mutmut/__main__.py status_by_exit_code; importing it
+# reads the configuration of the working directory, so it is copied here). Any other code: suspicious.
+STATUS = {0: "survived", 1: "killed", 3: "killed", 5: "no tests", 33: "no tests", 34: "skipped"}
+STATUS |= {36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout"}
+STATUS |= {37: "caught by type check", -11: "segfault", -9: "segfault"}
+# A test noticed the mutant: it failed, hung past mutmut's time limit, or crashed. Any other status
+# (survived, no tests, suspicious, skipped) is a mutant that no test noticed.
+DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+# mutmut 3.7 reads `item._nodeid`, gone in pytest 9 (mutmut 3.8 reads `nodeid`, but needs click>=8.4.2,
+# and aws-sam-cli 1.170.0 pins click==8.1.8): put the old name back, then run mutmut's own CLI.
+MUTMUT = (
+    "import _pytest.nodes as nodes; nodes.Node._nodeid = property(lambda node: node.nodeid); "
+    "from mutmut.__main__ import cli; cli(prog_name='mutmut')"
+)
+IGNORED = {".git", ".venv", "build", ".aws-sam", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".bench"}
+
+
+def stage(source: Path, work: Path) -> None:
+    """A fresh copy of `source` at `work`, the package also at src/ (where mutmut looks for it)."""
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(
+        source,
+        work,
+        ignore=lambda _, names: [
+            n for n in names if n in IGNORED or n.endswith(".egg-info") or n == "__pycache__"
+        ],
+    )
+    shutil.copytree(work / PACKAGE, work / "src" / "endpoint_optimizer")
+
+
+def tally(work: Path, *, sample: bool) -> dict[str, Counter[str]]:
+    """Statuses per file, of the mutants that MUTANTS names (and SAMPLE picks)."""
+    counts: dict[str, Counter[str]] = {}
+    for name, named in MUTANTS.items():
+        patterns = [p + SAMPLE for p in named] if sample else named
+        meta = work / "mutants" / "src" / "endpoint_optimizer" / f"{name}.meta"
+        codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+        counts[name] = Counter(
+            "not checked" if code is None else STATUS.get(code, "suspicious")
+            for key, code in codes.items()
+            if any(fnmatch.fnmatch(key, p) for p in patterns)
+        )
+    return counts
+
+
+def undetected(counts: Counter[str]) -> int:
+    return sum(n for state, n in counts.items() if state not in DETECTED)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--source", type=Path, default=REPO_ROOT)
+    parser.add_argument("--work", type=Path, default=REPO_ROOT / "build" / "mutation")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--no-budget", action="store_true", help="report only, never fail")
+    parser.add_argument("--files", nargs="+", choices=sorted(MUTANTS), default=sorted(MUTANTS))
+    parser.add_argument("--all", action="store_true", help="every mutant, not the one-in-five sample")
+    args = parser.parse_args(argv)
+    work = args.work.resolve()
+
+    started = time.monotonic()
+    stage(args.source.resolve(), work)
+    # The staged harness, not the checkout's (the editable install maps emulated_aws to the checkout).
+    env = {**os.environ, "PYTHONPATH": str(work / "tests" / "harness")}
+    patterns = [p if args.all else p + SAMPLE for name in args.files for p in MUTANTS[name]]
+    command = [sys.executable, "-c", MUTMUT, "run", "--max-children", str(args.max_children), *patterns]
+    print(f"mutmut run over {', '.join(args.files)} (log: {work / 'mutmut.log'}) ...", flush=True)
+    with (work / "mutmut.log").open("w") as log:
+        run = subprocess.run(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if run.returncode != 0:
+        print((work / "mutmut.log").read_text()[-3000:])
+        print(f"mutmut run failed (exit {run.returncode})", file=sys.stderr)
+        return 2
+
+    counts = {name: states for name, states in tally(work, sample=not args.all).items() if name in args.files}
+    print(f"\nmutation: {time.monotonic() - started:.0f} s, {args.max_children} workers, work dir {work}")
+    print(f"{'file':<14} {'mutants':>8} {'killed':>7} {'timeout':>8} {'survived':>9} {'no tests':>9} "
+          f"{'undetected':>11} {'budget':>7}")  # fmt: skip
+    over = []
+    for name, states in counts.items():
+        total, missed = sum(states.values()), undetected(states)
+        print(f"{name:<14} {total:>8} {states['killed']:>7} {states['timeout']:>8} {states['survived']:>9} "
+              f"{states['no tests']:>9} {missed:>11} {BUDGET[name]:>7}")  # fmt: skip
+        if total == 0 or states["not checked"]:
+            over.append(f"{name}: {total} mutants, {states['not checked']} not checked")
+        elif missed > BUDGET[name]:
+            over.append(f"{name}: {missed} undetected > budget {BUDGET[name]}")
+    print(f"survivors: cd {work} && mutmut results; one of them: mutmut show NAME")
+    if over and not args.no_budget:
+        print("FAILED: " + "; ".join(over))
+        return 1
+    print("PASSED" if not over else "over budget (not enforced): " + "; ".join(over))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
