@@ -8,10 +8,11 @@ from typing import Any
 
 from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics, register_scalable_target
 from emulated_aws.server import EmulatedAws
+from endpoint_optimizer.actions import apply_action, restore
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.decisions import plan_for
 from endpoint_optimizer.ledger import StateTable
-from endpoint_optimizer.models import Action, ProposedAction
+from endpoint_optimizer.models import Action, ActionResult, ProposedAction, Snapshot
 from endpoint_optimizer.pricing import bundled_price_book
 from endpoint_optimizer.scan import scan_region
 from endpoint_optimizer.settings import Policy
@@ -137,3 +138,31 @@ def serving_state(aws: EmulatedAws, name: str = NAME) -> dict[str, Any] | None:
             (a["ScheduledActionName"], a["Schedule"], str(a.get("ScalableTargetAction"))) for a in scheduled
         ),
     }
+
+
+def park(clients: Clients, action: ProposedAction, *, now: datetime = NOW) -> ActionResult:
+    """The approved park, as the apply function runs it (auto: no approval record needed here)."""
+    return apply_action(
+        clients.sagemaker,
+        clients.autoscaling,
+        clients.cloudwatch,
+        table_of(clients),
+        action,
+        mode="auto",
+        skip_tag_key="endpoint-optimizer:skip",
+        approved_by="U1",
+        now=now,
+    )
+
+
+def restore_parked(clients: Clients, *, now: datetime = NOW + timedelta(days=3)) -> Snapshot:
+    """`endpoint-optimizer restore` of the endpoint."""
+    return restore(
+        clients.sagemaker,
+        clients.autoscaling,
+        table_of(clients),
+        NAME,
+        s3=clients.s3,
+        ecr=clients.ecr,
+        now=now,
+    )

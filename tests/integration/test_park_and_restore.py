@@ -14,7 +14,7 @@ import pytest
 
 from emulated_aws.fleet import redeploy
 from emulated_aws.server import EmulatedAws
-from endpoint_optimizer.actions import ActionRefused, RestoreFailed, apply_action, recover, refused, restore
+from endpoint_optimizer.actions import ActionRefused, RestoreFailed, recover, refused
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.models import Action, Finding, ProposedAction, Snapshot
 from tests.integration.parkable import (
@@ -22,6 +22,8 @@ from tests.integration.parkable import (
     NOW,
     TABLE,
     fresh,
+    park,
+    restore_parked,
     scanned_park_action,
     serving_state,
     table_of,
@@ -37,32 +39,6 @@ def emulated(aws: EmulatedAws) -> Iterator[EmulatedAws]:
 @pytest.fixture
 def action(emulated: EmulatedAws) -> ProposedAction:
     return scanned_park_action(emulated)
-
-
-def park(clients: Clients, action: ProposedAction, *, now: Any = NOW) -> Any:
-    return apply_action(
-        clients.sagemaker,
-        clients.autoscaling,
-        clients.cloudwatch,
-        table_of(clients),
-        action,
-        mode="auto",
-        skip_tag_key="endpoint-optimizer:skip",
-        approved_by="U1",
-        now=now,
-    )
-
-
-def restore_now(clients: Clients, *, now: Any = NOW + timedelta(days=3)) -> Snapshot:
-    return restore(
-        clients.sagemaker,
-        clients.autoscaling,
-        table_of(clients),
-        NAME,
-        s3=clients.s3,
-        ecr=clients.ecr,
-        now=now,
-    )
 
 
 def table_item(aws: EmulatedAws, pk: str) -> list[dict[str, Any]]:
@@ -163,7 +139,7 @@ def test_parked_snapshot_holds_config_and_models_whole_and_never_expires_while_p
     (entry,) = table_of(clients).ledger(NAME)
     assert entry.snapshot_taken_at == snapshot.taken_at
     # AND once restored, the snapshot is history and starts to expire
-    restore_now(clients)
+    restore_parked(clients)
     (item,) = table_item(emulated, f"SNAPSHOT#{NAME}")
     assert "expiration" in item
 
@@ -182,7 +158,7 @@ def test_restore_recreates_the_config_and_model_deleted_while_parked(
     for model in snapshot.models:
         sagemaker.delete_model(ModelName=model["ModelName"])
     # WHEN restore runs THEN the endpoint is back as it was, config and model recreated
-    restore_now(clients)
+    restore_parked(clients)
     assert serving_state(emulated) == before
     model = sagemaker.describe_model(ModelName=snapshot.models[0]["ModelName"])
     assert model["PrimaryContainer"]["ModelDataUrl"] == snapshot.models[0]["PrimaryContainer"]["ModelDataUrl"]
@@ -199,7 +175,7 @@ def test_restore_says_exactly_what_is_missing_when_the_model_artifact_is_gone(
     bucket, key = url.removeprefix("s3://").split("/", 1)
     emulated.client("s3").delete_object(Bucket=bucket, Key=key)
     with pytest.raises(RestoreFailed, match=f"artifact {url} no longer exists"):
-        restore_now(clients)
+        restore_parked(clients)
     assert serving_state(emulated) is None  # nothing half-created
 
 
@@ -222,7 +198,7 @@ def test_restore_uses_the_snapshot_its_park_recorded_not_the_newest(
         }
     )
     table.put_snapshot(stray)
-    restore_now(clients)
+    restore_parked(clients)
     assert serving_state(emulated) == before
 
 
@@ -283,10 +259,10 @@ def test_restore_twice_refuses_the_second_time_without_touching_anything(
 ) -> None:
     clients = Clients(region=emulated.region)
     park(clients, action)
-    restore_now(clients)
+    restore_parked(clients)
     after = serving_state(emulated)
     with pytest.raises(RestoreFailed, match="nothing to restore"):
-        restore_now(clients)
+        restore_parked(clients)
     assert serving_state(emulated) == after
 
 
@@ -364,7 +340,7 @@ def test_recover_after_dying_once_the_endpoint_was_deleted_records_the_park(
         "applied",
         action.finding.current_monthly_cost_usd,
     )
-    restore_now(Clients(region=emulated.region))
+    restore_parked(Clients(region=emulated.region))
     assert serving_state(emulated) == before
 
 
@@ -386,7 +362,7 @@ def test_restore_finds_the_snapshot_through_the_intent_when_the_park_died_before
         park(clients, action)
     assert table_of(Clients(region=emulated.region)).ledger(NAME) == []
     # WHEN a person runs restore THEN the intent names the snapshot, and the endpoint is back
-    restore_now(Clients(region=emulated.region))
+    restore_parked(Clients(region=emulated.region))
     assert serving_state(emulated) == before
 
 
@@ -405,7 +381,7 @@ def test_restore_refuses_to_start_when_the_image_in_our_own_registry_is_gone(
     emulated.client("sagemaker").delete_model(ModelName=models[0]["ModelName"])
     # WHEN restore runs THEN it names the missing image and creates nothing
     with pytest.raises(RestoreFailed, match=f"image {image} no longer exists in ECR"):
-        restore_now(clients)
+        restore_parked(clients)
     assert serving_state(emulated) is None
     # AND once the image is pushed again, the same restore goes through
     ecr = emulated.client("ecr")
@@ -415,7 +391,7 @@ def test_restore_refuses_to_start_when_the_image_in_our_own_registry_is_gone(
         imageTag="2026-11",
         imageManifest=json.dumps({"schemaVersion": 2, "mediaType": MANIFEST}),
     )
-    restore_now(clients)
+    restore_parked(clients)
     assert serving_state(emulated) is not None
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Literal
 
 import boto3
@@ -19,10 +18,18 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from emulated_aws.server import EmulatedAws
-from endpoint_optimizer.actions import RestoreFailed, apply_action, recover, restore
+from endpoint_optimizer.actions import RestoreFailed, recover
 from endpoint_optimizer.aws import Clients
 from endpoint_optimizer.models import ProposedAction
-from tests.integration.parkable import NAME, NOW, fresh, scanned_park_action, serving_state, table_of
+from tests.integration.parkable import (
+    NOW,
+    fresh,
+    park,
+    restore_parked,
+    scanned_park_action,
+    serving_state,
+    table_of,
+)
 
 Mode = Literal["dies", "errors", "lost_reply", "outage"]
 # One session for every client of every trial: botocore loads each service model once.
@@ -84,39 +91,13 @@ def clients_for(aws: EmulatedAws) -> Clients:
     return Clients(SESSION, region=aws.region)
 
 
-def park(clients: Clients, action: ProposedAction) -> None:
-    apply_action(
-        clients.sagemaker,
-        clients.autoscaling,
-        clients.cloudwatch,
-        table_of(clients),
-        action,
-        mode="auto",
-        skip_tag_key="endpoint-optimizer:skip",
-        approved_by="U1",
-        now=NOW,
-    )
-
-
-def restore_it(clients: Clients) -> None:
-    restore(
-        clients.sagemaker,
-        clients.autoscaling,
-        table_of(clients),
-        NAME,
-        s3=clients.s3,
-        ecr=clients.ecr,
-        now=NOW + timedelta(days=2),
-    )
-
-
 def verdict(aws: EmulatedAws, before: dict[str, Any] | None) -> str:
     """serving (identical) | parked, restored identically | LOST | STRIPPED (serving without its
     autoscaling or otherwise changed)."""
     now = serving_state(aws)
     if now is None:
         try:
-            restore_it(clients_for(aws))
+            restore_parked(clients_for(aws))
         except Exception as error:  # reported in the table, asserted below
             return f"LOST ({type(error).__name__}: {error})"
         return (
@@ -133,7 +114,7 @@ def calls_of(aws: EmulatedAws, scanned: ProposedAction, run: str) -> list[str]:
     park(clients, scanned)
     if run == "restore":
         faults.calls.clear()
-        restore_it(clients)
+        restore_parked(clients)
     return list(faults.calls)
 
 
@@ -167,11 +148,11 @@ def restore_trial(aws: EmulatedAws, scanned: ProposedAction, mode: Mode, at: int
     faults = Faults(mode=mode, at=at)
     clients = faults.attach(clients_for(aws))
     try:
-        restore_it(clients)
+        restore_parked(clients)
     except (LambdaDied, Exception):
         faults.active = False
         try:
-            restore_it(clients_for(aws))  # the person runs restore again: it resumes
+            restore_parked(clients_for(aws))  # the person runs restore again: it resumes
         except RestoreFailed as error:
             # the fault hit after the restore was complete (e.g. its ledger write's reply was lost)
             if "nothing to restore" not in str(error):
@@ -222,7 +203,7 @@ def test_a_park_that_died_half_way_is_settled_before_the_next_park_snapshots(
     # WHEN the next day's run parks it again (another action)
     park(clients_for(aws), scanned.model_copy(update={"action_id": "next-day"}))
     # THEN what it snapshotted was whole: restore brings back the autoscaling the first park took away
-    restore_it(clients_for(aws))
+    restore_parked(clients_for(aws))
     assert serving_state(aws) == before
 
 
