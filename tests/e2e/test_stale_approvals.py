@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from emulated_aws.fleet import redeploy
+from emulated_aws.fleet import put_invocations, redeploy
 from emulated_aws.loop import click, wait_for_cards
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
@@ -44,19 +44,8 @@ def test_approval_after_the_endpoint_started_serving_parks_nothing_and_says_why(
     assert card.endpoint_name == idle
     assert "Scanned 20" in json.dumps(card.message["body"])  # the card says when the numbers were true
     # AND after the scan it started serving 5,000 requests an hour
-    aws.client("cloudwatch").put_metric_data(
-        Namespace="AWS/SageMaker",
-        MetricData=[
-            {
-                "MetricName": "Invocations",
-                "Dimensions": [
-                    {"Name": "EndpointName", "Value": idle},
-                    {"Name": "VariantName", "Value": "AllTraffic"},
-                ],
-                "Timestamp": datetime.now(UTC),
-                "Value": 5000.0,
-            }
-        ],
+    put_invocations(
+        aws.client("cloudwatch"), endpoint=idle, variant="AllTraffic", at=datetime.now(UTC), count=5000.0
     )
 
     # WHEN the approver clicks Approve

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from emulated_aws.fleet import redeploy
+from emulated_aws.fleet import put_invocations, redeploy
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.actions import ActionRefused, RestoreFailed, recover, refused
 from endpoint_optimizer.aws import Clients
@@ -54,19 +54,12 @@ def test_endpoint_that_got_traffic_after_the_scan_is_not_parked(
 ) -> None:
     # GIVEN the endpoint started serving after the scan (9,812 requests in the hour before the click)
     before = serving_state(emulated)
-    emulated.client("cloudwatch").put_metric_data(
-        Namespace="AWS/SageMaker",
-        MetricData=[
-            {
-                "MetricName": "Invocations",
-                "Dimensions": [
-                    {"Name": "EndpointName", "Value": NAME},
-                    {"Name": "VariantName", "Value": "AllTraffic"},
-                ],
-                "Timestamp": NOW - timedelta(hours=1),
-                "Value": 9812.0,
-            }
-        ],
+    put_invocations(
+        emulated.client("cloudwatch"),
+        endpoint=NAME,
+        variant="AllTraffic",
+        at=NOW - timedelta(hours=1),
+        count=9812.0,
     )
     # WHEN the approved park runs
     with pytest.raises(ActionRefused, match="in use since the scan: 9,812 invocations"):

@@ -332,9 +332,18 @@ def park(
     # finish or undo it first, so what is snapshotted below is whole.
     for intent in table.intents(name):
         if intent.state == "open":
-            settled = _settle(sagemaker, autoscaling, table, intent, approved_by=approved_by, now=now)
+            own = intent.action_id == action.action_id
+            settled = _settle(
+                sagemaker,
+                autoscaling,
+                table,
+                intent,
+                approved_by=approved_by,
+                now=now,
+                finding=finding if own else None,
+            )
             if settled == "parked":
-                return _skipped(finding, "already parked", counted=intent.action_id == action.action_id)
+                return _applied(finding, "already parked") if own else _skipped(finding, "already parked")
 
     try:
         described: dict[str, Any] = dict(sagemaker.describe_endpoint(EndpointName=name))
@@ -374,13 +383,7 @@ def park(
         _roll_back(autoscaling, table, intent, snapshot, now=now)
         raise RuntimeError(f"{name} is still serving after DeleteEndpoint; its autoscaling was put back")
     _record_parked(table, finding, intent, snapshot, approved_by=approved_by, now=now)
-    return ActionResult(
-        endpoint_name=name,
-        action=Action.PARK,
-        outcome="applied",
-        estimated_monthly_savings_usd=finding.estimated_monthly_savings_usd,
-        detail=f"parked; restore with: endpoint-optimizer restore {name}",
-    )
+    return _applied(finding, f"parked; restore with: endpoint-optimizer restore {name}")
 
 
 def _deregister(autoscaling: ApplicationAutoScalingClient, target: ScalableTarget) -> None:
@@ -483,7 +486,7 @@ def recover(
     if intent is None:
         detail = f"nothing was changed ({error})"
     elif intent.state == "done":
-        return _skipped(finding, "already parked", counted=True)
+        return _applied(finding, "already parked")
     elif intent.state == "rolled_back":
         detail = f"rolled back: serving as before with its autoscaling ({error})"
     else:
@@ -491,12 +494,8 @@ def recover(
             sagemaker, autoscaling, table, intent, approved_by=approved_by, now=now, finding=finding
         )
         if settled == "parked":
-            return ActionResult(
-                endpoint_name=name,
-                action=finding.action,
-                outcome="applied",
-                estimated_monthly_savings_usd=finding.estimated_monthly_savings_usd,
-                detail=f"parked (finished after: {error}); restore with: endpoint-optimizer restore {name}",
+            return _applied(
+                finding, f"parked (finished after: {error}); restore with: endpoint-optimizer restore {name}"
             )
         detail = f"rolled back: serving as before with its autoscaling ({error})"
     return ActionResult(
@@ -508,17 +507,19 @@ def recover(
     )
 
 
-def _skipped(finding: Finding, detail: str, *, counted: bool = False) -> ActionResult:
-    """Nothing changed by this call. `counted`: this very action did park it (a retry that finds its own
-    work done) -- then it is applied, once; otherwise it is a skip and saves nothing."""
-    if counted:
-        return ActionResult(
-            endpoint_name=finding.endpoint_name,
-            action=finding.action,
-            outcome="applied",
-            estimated_monthly_savings_usd=finding.estimated_monthly_savings_usd,
-            detail=detail,
-        )
+def _applied(finding: Finding, detail: str) -> ActionResult:
+    """This action's change is in place: its savings count (once: a retry finds its own work done)."""
+    return ActionResult(
+        endpoint_name=finding.endpoint_name,
+        action=finding.action,
+        outcome="applied",
+        estimated_monthly_savings_usd=finding.estimated_monthly_savings_usd,
+        detail=detail,
+    )
+
+
+def _skipped(finding: Finding, detail: str) -> ActionResult:
+    """Nothing changed by this action (e.g. another one parked the endpoint): it saves nothing."""
     return ActionResult(
         endpoint_name=finding.endpoint_name,
         action=finding.action,

@@ -181,6 +181,15 @@ def redeploy(sm: Any, *, name: str, now: datetime, account_id: str = DEFAULT_ACC
     return new_config
 
 
+def put_invocations(cw: Any, *, endpoint: str, variant: str, at: datetime, count: float) -> None:
+    """Requests served by one variant at `at` (one AWS/SageMaker Invocations datapoint)."""
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+    cw.put_metric_data(
+        Namespace=INVOCATIONS_NAMESPACE,
+        MetricData=[{"MetricName": "Invocations", "Dimensions": dimensions, "Timestamp": at, "Value": count}],
+    )
+
+
 def put_hourly_metrics(
     cw: Any,
     *,
