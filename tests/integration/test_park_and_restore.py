@@ -400,3 +400,20 @@ def test_refusal_is_an_answer_with_no_savings() -> None:
         ProposedAction(action_id="a", finding=finding, mode="auto", approval_timeout_seconds=60), "why"
     )
     assert (result.outcome, result.detail, result.estimated_monthly_savings_usd) == ("refused", "why", None)
+
+
+def test_a_request_in_the_minute_of_the_click_refuses_the_park(
+    emulated: EmulatedAws, action: ProposedAction
+) -> None:
+    # GIVEN one request 20 seconds into the minute in which the approved park runs
+    put_invocations(
+        emulated.client("cloudwatch"),
+        endpoint=NAME,
+        variant="AllTraffic",
+        at=NOW + timedelta(seconds=20),
+        count=1.0,
+    )
+    # WHEN/THEN the re-check reads to the end of that minute, not only the minutes that have ended
+    with pytest.raises(ActionRefused, match="in use since the scan: 1 invocations"):
+        park(Clients(region=emulated.region), action, now=NOW + timedelta(seconds=30))
+    assert serving_state(emulated) is not None

@@ -273,6 +273,9 @@ def invocations_since(
     if end <= start:
         return 0.0
     period = 60 if end - start <= MINUTE_DATA_RETENTION else HOUR
+    # To the end of the period `end` falls in: a request in the current, unfinished minute counts too
+    # (an EndTime inside it would leave that minute's datapoint out).
+    end = datetime.fromtimestamp((int(end.timestamp()) // period + 1) * period, tz=end.tzinfo)
     signal = Signal("invocations", INVOCATION_NAMESPACE, "Invocations", "Sum", period)
     queries = [_Query(f"v{i}", endpoint_name, name, "variant", signal) for i, name in enumerate(variants)]
     queries += [
