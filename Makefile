@@ -30,7 +30,7 @@ install: $(STAMP) ## create .venv and install the package with its dev tools
 
 .PHONY: demo
 demo: $(STAMP) ## the whole loop on an embedded, emulated AWS (no account needed)
-	$(BIN)/endpoint-optimizer demo
+	PYTHONPATH=tests/harness $(BIN)/python -m emulated_aws.demo
 
 .PHONY: lint
 lint: $(STAMP) ## ruff + mypy
@@ -62,8 +62,8 @@ test: lint template unit build ## everything that proves it works (CI runs this)
 
 .PHONY: bench
 bench: $(STAMP) ## benchmarks: scan calls and wall time vs the common approach; decisions vs a labelled fleet
-	$(BIN)/python -m emulated_aws.decision_bench
-	$(BIN)/python -m emulated_aws.bench
+	PYTHONPATH=tests/harness $(BIN)/python -m emulated_aws.decision_bench
+	PYTHONPATH=tests/harness $(BIN)/python -m emulated_aws.bench
 
 .PHONY: mutation
 mutation: $(STAMP) ## mutants of the apply, approval and guard code vs a survivor budget (docs/mutation.md)

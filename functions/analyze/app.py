@@ -6,13 +6,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from endpoint_optimizer.aws import Clients, pricing_client
-from endpoint_optimizer.fleet import analyze_fleet
-from endpoint_optimizer.ledger import StateTable
-from endpoint_optimizer.observability import logger, metrics, tracer
-from endpoint_optimizer.pricing import DynamoDBPriceCache, PriceBook, live_price_book
-from endpoint_optimizer.requests import AnalyzeRequest
-from endpoint_optimizer.settings import AnalyzeSettings, Policy
+from endpoint_optimizer.analysis import analyze_fleet
+from endpoint_optimizer.decide.pricing import DynamoDBPriceCache, PriceBook, live_price_book
+from endpoint_optimizer.infra.clients import Clients, pricing_client
+from endpoint_optimizer.infra.events import AnalyzeRequest
+from endpoint_optimizer.infra.observability import logger, metrics, tracer
+from endpoint_optimizer.infra.settings import AnalyzeSettings, Policy
+from endpoint_optimizer.infra.table import StateTable
 
 policy = Policy.from_env()
 settings = AnalyzeSettings.from_env()

@@ -13,13 +13,13 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from endpoint_optimizer.actions import ActionRefused, apply_action, recover, refused
-from endpoint_optimizer.aws import Clients
-from endpoint_optimizer.ledger import StateTable
+from endpoint_optimizer.act.park import ActionRefused, apply_action, recover, refused
+from endpoint_optimizer.infra.clients import Clients
+from endpoint_optimizer.infra.events import ApplyOrRecover, RecoverRequest
+from endpoint_optimizer.infra.observability import account_id_of, logger, metrics, tracer
+from endpoint_optimizer.infra.settings import ApplySettings
+from endpoint_optimizer.infra.table import StateTable
 from endpoint_optimizer.models import ActionResult, ProposedAction
-from endpoint_optimizer.observability import account_id_of, logger, metrics, tracer
-from endpoint_optimizer.requests import ApplyOrRecover, RecoverRequest
-from endpoint_optimizer.settings import ApplySettings
 
 settings = ApplySettings.from_env()
 clients = Clients()

@@ -6,11 +6,11 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from endpoint_optimizer.aws import Clients
-from endpoint_optimizer.notify import report_message, send, summary_message
-from endpoint_optimizer.observability import logger, metrics, tracer
-from endpoint_optimizer.requests import NotifyRequest, ReportRequest
-from endpoint_optimizer.settings import NotifySettings
+from endpoint_optimizer.infra.clients import Clients
+from endpoint_optimizer.infra.events import NotifyRequest, ReportRequest
+from endpoint_optimizer.infra.observability import logger, metrics, tracer
+from endpoint_optimizer.infra.settings import NotifySettings
+from endpoint_optimizer.notify.messages import report_message, send, summary_message
 
 settings = NotifySettings.from_env()
 clients = Clients()

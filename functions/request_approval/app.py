@@ -8,12 +8,12 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from endpoint_optimizer.approvals import ApprovalSkipped, request_approval
-from endpoint_optimizer.aws import Clients
-from endpoint_optimizer.ledger import StateTable
-from endpoint_optimizer.observability import logger, metrics, tracer
-from endpoint_optimizer.requests import ApprovalRequest
-from endpoint_optimizer.settings import RequestApprovalSettings
+from endpoint_optimizer.act.approvals import ApprovalSkipped, request_approval
+from endpoint_optimizer.infra.clients import Clients
+from endpoint_optimizer.infra.events import ApprovalRequest
+from endpoint_optimizer.infra.observability import logger, metrics, tracer
+from endpoint_optimizer.infra.settings import RequestApprovalSettings
+from endpoint_optimizer.infra.table import StateTable
 
 settings = RequestApprovalSettings.from_env()
 clients = Clients()

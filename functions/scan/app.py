@@ -7,13 +7,13 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from endpoint_optimizer.artifacts import store_snapshot
-from endpoint_optimizer.aws import Clients, clients_for_target, role_session_name, scan_failure
-from endpoint_optimizer.observability import logger, metrics, tracer
-from endpoint_optimizer.requests import ScanRequest
-from endpoint_optimizer.scan import scan_region
-from endpoint_optimizer.scan_state import DynamoDBScanState
-from endpoint_optimizer.settings import ScanSettings
+from endpoint_optimizer.infra.artifacts import store_snapshot
+from endpoint_optimizer.infra.clients import Clients, clients_for_target, role_session_name, scan_failure
+from endpoint_optimizer.infra.events import ScanRequest
+from endpoint_optimizer.infra.observability import logger, metrics, tracer
+from endpoint_optimizer.infra.settings import ScanSettings
+from endpoint_optimizer.scan.region import scan_region
+from endpoint_optimizer.scan.state import DynamoDBScanState
 
 SAFETY_MARGIN_S = 30.0
 settings = ScanSettings.from_env()

@@ -14,12 +14,12 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from endpoint_optimizer import slack
-from endpoint_optimizer.approvals import handle_click, parse_interaction
-from endpoint_optimizer.aws import Clients, slack_answer_stepfunctions_client
-from endpoint_optimizer.ledger import StateTable
-from endpoint_optimizer.observability import logger, metrics, tracer
-from endpoint_optimizer.settings import SlackInteractionsSettings
+from endpoint_optimizer.act.approvals import handle_click, parse_interaction
+from endpoint_optimizer.infra.clients import Clients, slack_answer_stepfunctions_client
+from endpoint_optimizer.infra.observability import logger, metrics, tracer
+from endpoint_optimizer.infra.settings import SlackInteractionsSettings
+from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.notify import slack
 
 settings = SlackInteractionsSettings.from_env()
 clients = Clients()

@@ -5,10 +5,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from endpoint_optimizer.observability import logger, metrics, tracer
-from endpoint_optimizer.requests import TargetsRequest
-from endpoint_optimizer.settings import TargetsSettings
-from endpoint_optimizer.targets import plan_scan
+from endpoint_optimizer.infra.events import TargetsRequest
+from endpoint_optimizer.infra.observability import logger, metrics, tracer
+from endpoint_optimizer.infra.settings import TargetsSettings
+from endpoint_optimizer.infra.targets import plan_scan
 
 settings = TargetsSettings.from_env()  # a malformed TARGETS fails the cold start, naming TARGETS
 

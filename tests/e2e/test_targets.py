@@ -13,7 +13,7 @@ from emulated_aws.loop import approval_cards, click, run_plans, wait_for_cards
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack, deploy_member_role, deploy_stack
-from endpoint_optimizer.decisions import REPORT_ONLY_MEMBER_ACCOUNT, REPORT_ONLY_OTHER_REGION
+from endpoint_optimizer.decide.plan import REPORT_ONLY_MEMBER_ACCOUNT, REPORT_ONLY_OTHER_REGION
 from endpoint_optimizer.models import Action
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import APPROVER, SIGNING_SECRET, Fleet, start_run

@@ -30,13 +30,13 @@ PACKAGE = Path("layers/endpoint_optimizer/endpoint_optimizer")
 # The code that changes or guards customer endpoints: the mutants of the apply, approval and ledger
 # modules, and of the guards that decide whether an endpoint may get a proposal at all.
 MUTANTS = {
-    "actions.py": ["endpoint_optimizer.actions.*"],
-    "approvals.py": ["endpoint_optimizer.approvals.*"],
-    "ledger.py": ["endpoint_optimizer.ledger.*"],
+    "actions.py": ["endpoint_optimizer.act.park.*"],
+    "approvals.py": ["endpoint_optimizer.act.approvals.*"],
+    "ledger.py": ["endpoint_optimizer.infra.table.*"],
     "ladder.py": [
-        "endpoint_optimizer.ladder.x_decide__mutmut_*",
-        "endpoint_optimizer.ladder.x_utilization_present__mutmut_*",
-        "endpoint_optimizer.ladder.x__expected_days__mutmut_*",
+        "endpoint_optimizer.decide.ladder.x_decide__mutmut_*",
+        "endpoint_optimizer.decide.ladder.x_utilization_present__mutmut_*",
+        "endpoint_optimizer.decide.ladder.x__expected_days__mutmut_*",
     ],
 }
 # By default one mutant in five is run: those whose number (mutmut numbers each function's mutants 1,

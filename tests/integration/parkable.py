@@ -8,14 +8,14 @@ from typing import Any
 
 from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics, register_scalable_target
 from emulated_aws.server import EmulatedAws
-from endpoint_optimizer.actions import apply_action, restore
-from endpoint_optimizer.aws import Clients
-from endpoint_optimizer.decisions import plan_for
-from endpoint_optimizer.ledger import StateTable
+from endpoint_optimizer.act.park import apply_action, restore
+from endpoint_optimizer.decide.plan import plan_for
+from endpoint_optimizer.decide.pricing import bundled_price_book
+from endpoint_optimizer.infra.clients import Clients
+from endpoint_optimizer.infra.settings import Policy
+from endpoint_optimizer.infra.table import StateTable
 from endpoint_optimizer.models import Action, ActionResult, ProposedAction, Snapshot
-from endpoint_optimizer.pricing import bundled_price_book
-from endpoint_optimizer.scan import scan_region
-from endpoint_optimizer.settings import Policy
+from endpoint_optimizer.scan.region import scan_region
 
 # One fixed clock: every reset recreates the same endpoint with the same LastModifiedTime, so one scan
 # serves every trial of the fault table.

@@ -29,7 +29,7 @@ from emulated_aws.proxy import (
     classify_request,
     throttling_response,
 )
-from endpoint_optimizer.scan_state import LocalScanState
+from endpoint_optimizer.scan.state import LocalScanState
 
 AUTH = (
     "AWS4-HMAC-SHA256 Credential=testing/20260302/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"

@@ -14,7 +14,7 @@ from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.cli import ProgressBar
 from endpoint_optimizer.cli import main as cli
-from endpoint_optimizer.plan import plan_schema
+from endpoint_optimizer.plan_contract import plan_schema
 
 HOURS = 14 * 24
 

@@ -14,8 +14,8 @@ import pytest
 
 from emulated_aws.fleet import put_invocations, redeploy
 from emulated_aws.server import EmulatedAws
-from endpoint_optimizer.actions import ActionRefused, RestoreFailed, recover, refused
-from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.act.park import ActionRefused, RestoreFailed, recover, refused
+from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.models import Action, Finding, ProposedAction, Snapshot
 from tests.integration.parkable import (
     NAME,

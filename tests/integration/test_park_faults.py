@@ -18,8 +18,8 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from emulated_aws.server import EmulatedAws
-from endpoint_optimizer.actions import RestoreFailed, recover
-from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.act.park import RestoreFailed, recover
+from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.models import ProposedAction
 from tests.integration.parkable import (
     NOW,

@@ -12,10 +12,10 @@ import pytest
 from emulated_aws.fleet import EXECUTION_ROLE_ARN, VariantSpec, create_endpoint, put_hourly_metrics
 from emulated_aws.proxy import LatencyProxy
 from emulated_aws.server import EmulatedAws
-from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.models import ScannedEndpoint, ScanSnapshot, VariantMetrics
-from endpoint_optimizer.scan import scan_region
-from endpoint_optimizer.scan_state import InMemoryScanState, LocalScanState
+from endpoint_optimizer.scan.region import scan_region
+from endpoint_optimizer.scan.state import InMemoryScanState, LocalScanState
 
 HOURS = 14 * 24
 NOW = datetime.now(UTC)

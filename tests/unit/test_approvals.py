@@ -12,14 +12,14 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from emulated_aws.slack import SlackReceiver
-from endpoint_optimizer.approvals import (
+from endpoint_optimizer.act.approvals import (
     ALREADY_OPEN_ERROR,
     ApprovalSkipped,
     BlockActions,
     handle_click,
     request_approval,
 )
-from endpoint_optimizer.ledger import LOCK_APPLY_MARGIN, StateTable
+from endpoint_optimizer.infra.table import LOCK_APPLY_MARGIN, StateTable
 from endpoint_optimizer.models import Approval, ApprovalLock, ApprovalState, ProposedAction
 from tests.conftest import load_event
 

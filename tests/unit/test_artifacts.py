@@ -7,7 +7,9 @@ import json
 import jsonschema
 import pytest
 
-from endpoint_optimizer.artifacts import (
+from endpoint_optimizer.decide.plan import analyze
+from endpoint_optimizer.decide.pricing import bundled_price_book
+from endpoint_optimizer.infra.artifacts import (
     SnapshotRef,
     load_plan,
     load_snapshot,
@@ -16,10 +18,8 @@ from endpoint_optimizer.artifacts import (
     store_plan,
     store_snapshot,
 )
-from endpoint_optimizer.decisions import analyze
 from endpoint_optimizer.models import ScanSnapshot
-from endpoint_optimizer.plan import plan_schema
-from endpoint_optimizer.pricing import bundled_price_book
+from endpoint_optimizer.plan_contract import plan_schema
 from tests.conftest import load_event
 from tests.unit.fake_s3 import FakeS3
 from tests.unit.test_decisions import NOW, policy

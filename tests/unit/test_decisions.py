@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
-from endpoint_optimizer.decisions import analyze, choose_actions, decide, hold_back, is_actionable
+from endpoint_optimizer.decide.plan import analyze, choose_actions, decide, hold_back, is_actionable
+from endpoint_optimizer.decide.pricing import bundled_price_book
+from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import (
     Action,
     ApprovalLock,
@@ -19,9 +21,7 @@ from endpoint_optimizer.models import (
     ScanSnapshot,
     endpoint_key,
 )
-from endpoint_optimizer.plan import plan_document, plan_schema
-from endpoint_optimizer.pricing import bundled_price_book
-from endpoint_optimizer.settings import Policy
+from endpoint_optimizer.plan_contract import plan_document, plan_schema
 from tests.conftest import load_event
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 from pydantic import TypeAdapter
 from slack_sdk.signature import SignatureVerifier
 
-from endpoint_optimizer.approvals import parse_interaction
-from endpoint_optimizer.requests import (
+from endpoint_optimizer.act.approvals import parse_interaction
+from endpoint_optimizer.infra.events import (
     AnalyzeRequest,
     ApplyRequest,
     ApprovalRequest,

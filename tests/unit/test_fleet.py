@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from endpoint_optimizer.artifacts import SnapshotRef, load_plan, store_snapshot
-from endpoint_optimizer.decisions import REPORT_ONLY_MEMBER_ACCOUNT, REPORT_ONLY_OTHER_REGION
-from endpoint_optimizer.fleet import analyze_fleet
+from endpoint_optimizer.analysis import analyze_fleet
+from endpoint_optimizer.decide.plan import REPORT_ONLY_MEMBER_ACCOUNT, REPORT_ONLY_OTHER_REGION
+from endpoint_optimizer.decide.pricing import bundled_price_book
+from endpoint_optimizer.infra.artifacts import SnapshotRef, load_plan, store_snapshot
+from endpoint_optimizer.infra.settings import Policy
+from endpoint_optimizer.infra.targets import Home
 from endpoint_optimizer.models import Action, FleetAnalysis, ScanFailure, ScanSnapshot
-from endpoint_optimizer.pricing import bundled_price_book
-from endpoint_optimizer.settings import Policy
-from endpoint_optimizer.targets import Home
 from tests.conftest import load_event
 from tests.unit.fake_s3 import FakeS3
 from tests.unit.test_decisions import NOW, policy
@@ -141,7 +141,7 @@ def test_a_target_that_could_not_be_scanned_is_carried_to_the_report() -> None:
 def test_a_scan_result_is_told_apart_from_a_failure_by_its_status() -> None:
     from pydantic import TypeAdapter
 
-    from endpoint_optimizer.requests import ScanResult
+    from endpoint_optimizer.infra.events import ScanResult
 
     adapter: TypeAdapter[SnapshotRef | ScanFailure] = TypeAdapter(ScanResult)
     failure = {"status": "failed", "account_id": MEMBER, "region": "eu-west-1", "error": "AccessDenied"}

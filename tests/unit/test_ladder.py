@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from emulated_aws.labelled_fleet import Labelled, generate, labelled_price_book
-from endpoint_optimizer.ladder import (
+from endpoint_optimizer.decide.ladder import (
     PARK_PERMISSIONS,
     RULES,
     SIGNAL_FIELDS,
@@ -23,8 +23,8 @@ from endpoint_optimizer.ladder import (
     reading,
     signal_units,
 )
+from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import Action, Finding, ScannedEndpoint, Variant, VariantMetrics
-from endpoint_optimizer.settings import Policy
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 POLICY = Policy.from_env(
@@ -944,7 +944,7 @@ def test_a_young_business_hours_endpoint_is_window_too_short_for_a_schedule() ->
 
 
 def test_the_scanner_keeps_each_days_utilisation_peak() -> None:
-    from endpoint_optimizer.metrics import _Series, _summarise
+    from endpoint_optimizer.scan.metrics import _Series, _summarise
 
     # GIVEN GetMetricData's daily CPUUtilization maxima (published sums) for three days, one repeated
     start = NOW - timedelta(days=3)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
+from endpoint_optimizer.infra.events import NotifyRequest, ReportRequest, SummaryRequest
 from endpoint_optimizer.models import PlanSummary, ScanFailure
-from endpoint_optimizer.notify import report_message, summary_message
-from endpoint_optimizer.requests import NotifyRequest, ReportRequest, SummaryRequest
+from endpoint_optimizer.notify.messages import report_message, summary_message
 from tests.conftest import load_event
 
 MEMBER = "210987654321"

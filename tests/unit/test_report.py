@@ -9,11 +9,11 @@ from html import escape
 import pytest
 
 from endpoint_optimizer.cli import build_parser
-from endpoint_optimizer.decisions import analyze
+from endpoint_optimizer.decide.plan import analyze
+from endpoint_optimizer.decide.pricing import bundled_price_book
+from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import Action, Plan, ScanSnapshot, VariantMetrics
-from endpoint_optimizer.pricing import bundled_price_book
-from endpoint_optimizer.report import hourly_traffic, render_report
-from endpoint_optimizer.settings import Policy
+from endpoint_optimizer.notify.report import hourly_traffic, render_report
 from tests.conftest import load_event
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import HeaderBlock, SectionBlock
 
-from endpoint_optimizer.artifacts import store_snapshot
-from endpoint_optimizer.fleet import STATE_LIMIT_BYTES, analyze_fleet, state_budget, state_bytes
+from endpoint_optimizer.analysis import STATE_LIMIT_BYTES, analyze_fleet, state_budget, state_bytes
+from endpoint_optimizer.decide.pricing import bundled_price_book
+from endpoint_optimizer.infra.artifacts import store_snapshot
+from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import (
     ActionResult,
     ApprovalLock,
@@ -27,9 +29,7 @@ from endpoint_optimizer.models import (
     ScanSnapshot,
     endpoint_key,
 )
-from endpoint_optimizer.notify import MAX_TEXT_BYTES, report_message, summary_message
-from endpoint_optimizer.pricing import bundled_price_book
-from endpoint_optimizer.settings import Policy
+from endpoint_optimizer.notify.messages import MAX_TEXT_BYTES, report_message, summary_message
 from tests.unit.fake_s3 import FakeS3
 from tests.unit.test_decisions import NOW, policy
 from tests.unit.test_fleet import BUCKET, HOME, HOME_ACCOUNT, RUN, elsewhere, home_snapshot

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from endpoint_optimizer.models import Endpoint, Variant
-from endpoint_optimizer.scan_state import (
+from endpoint_optimizer.scan.state import (
     DYNAMODB_BATCH,
     CachedEndpoint,
     ConfigInfo,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from endpoint_optimizer.settings import ConfigurationError, Policy, SlackInteractionsSettings
+from endpoint_optimizer.infra.settings import ConfigurationError, Policy, SlackInteractionsSettings
 
 
 def test_missing_variable_is_named_in_the_error() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from endpoint_optimizer.slack import UnverifiedRequest, verified_body
+from endpoint_optimizer.notify.slack import UnverifiedRequest, verified_body
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "slack_interaction.json"
 SECRET = "sample-signing-secret"  # the secret events/slack_interaction.json is signed with

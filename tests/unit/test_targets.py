@@ -9,11 +9,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from endpoint_optimizer.artifacts import INLINE_BUDGET_BYTES
-from endpoint_optimizer.aws import ASSUMED_ROLE_SECONDS, clients_for_target, role_session_name
+from endpoint_optimizer.infra.artifacts import INLINE_BUDGET_BYTES
+from endpoint_optimizer.infra.clients import ASSUMED_ROLE_SECONDS, clients_for_target, role_session_name
+from endpoint_optimizer.infra.settings import ConfigurationError, TargetsSettings
+from endpoint_optimizer.infra.targets import MAX_TARGETS, Home, parse_targets, plan_scan
 from endpoint_optimizer.models import Target
-from endpoint_optimizer.settings import ConfigurationError, TargetsSettings
-from endpoint_optimizer.targets import MAX_TARGETS, Home, parse_targets, plan_scan
 
 HOME = "123456789012"
 MEMBER = "210987654321"

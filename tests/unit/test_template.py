@@ -798,7 +798,7 @@ def test_the_apply_function_is_granted_exactly_what_the_applied_rungs_declare() 
     WHEN the apply function's Allow statements are read (its own state table aside)
     THEN they grant exactly the declared permissions: nothing used is missing, nothing granted is unused.
     """
-    from endpoint_optimizer.ladder import RULES
+    from endpoint_optimizer.decide.ladder import RULES
 
     declared = {permission for rule in RULES if rule.applied for permission in rule.permissions}
     granted = {

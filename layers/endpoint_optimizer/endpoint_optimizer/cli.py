@@ -1,4 +1,6 @@
-"""`endpoint-optimizer`: read-only scans of a real account from a laptop, restore, and the embedded demo.
+"""`endpoint-optimizer`: read-only scans of a real account from a laptop, and restore.
+
+The embedded demo is development tooling: `make demo` in a source checkout (docs/architecture.md).
 
 Uses the default boto3 credential chain (profiles, SSO, environment), so it also honours
 AWS_ENDPOINT_URL for emulated AWS.
@@ -7,7 +9,6 @@ AWS_ENDPOINT_URL for emulated AWS.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -18,23 +19,23 @@ from typing import TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from endpoint_optimizer.actions import RestoreFailed, restore
-from endpoint_optimizer.aws import Clients, pricing_client
-from endpoint_optimizer.decisions import analyze
-from endpoint_optimizer.ledger import StateTable
-from endpoint_optimizer.models import Plan
-from endpoint_optimizer.plan import write_plan
-from endpoint_optimizer.pricing import (
+from endpoint_optimizer.act.park import RestoreFailed, restore
+from endpoint_optimizer.decide.plan import analyze
+from endpoint_optimizer.decide.pricing import (
     LocalPriceCache,
     bundled_price_book,
     default_price_cache_path,
     live_price_book,
 )
-from endpoint_optimizer.report import render_report
-from endpoint_optimizer.scan import scan_region
-from endpoint_optimizer.scan_state import LocalScanState, default_state_path
-from endpoint_optimizer.settings import Policy
-from endpoint_optimizer.slack import usd
+from endpoint_optimizer.infra.clients import Clients, pricing_client
+from endpoint_optimizer.infra.settings import Policy
+from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.models import Plan
+from endpoint_optimizer.notify.report import render_report
+from endpoint_optimizer.notify.slack import usd
+from endpoint_optimizer.plan_contract import write_plan
+from endpoint_optimizer.scan.region import scan_region
+from endpoint_optimizer.scan.state import LocalScanState, default_state_path
 
 TABLE_ENV = "ENDPOINT_OPTIMIZER_TABLE"
 
@@ -180,19 +181,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    try:  # the emulated AWS is an optional extra and lives beside the tests, not in the product
-        demo = importlib.import_module("emulated_aws.demo")
-    except ImportError as error:
-        print(
-            f"error: the demo needs the emulated AWS ({error}); from a source checkout run `make demo`",
-            file=sys.stderr,
-        )
-        return 2
-    code: int = demo.run_demo()
-    return code
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="endpoint-optimizer", description="Find and fix idle or oversized SageMaker endpoints."
@@ -231,8 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
     restore_cmd.add_argument("--no-wait", action="store_true", help="do not wait for InService")
     restore_cmd.set_defaults(func=cmd_restore)
 
-    demo = sub.add_parser("demo", help="the whole loop on an embedded, emulated AWS (no account needed)")
-    demo.set_defaults(func=cmd_demo)
     return parser
 
 

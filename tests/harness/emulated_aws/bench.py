@@ -60,10 +60,10 @@ from emulated_aws.fleet import (
 )
 from emulated_aws.proxy import DEFAULT_LATENCY_S, Counts, LatencyProxy
 from emulated_aws.server import EmulatedAws
-from endpoint_optimizer.aws import Clients
+from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.models import ScanSnapshot
-from endpoint_optimizer.scan import scan_region
-from endpoint_optimizer.scan_state import LocalScanState
+from endpoint_optimizer.scan.region import scan_region
+from endpoint_optimizer.scan.state import LocalScanState
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.literals import StatisticType
@@ -498,8 +498,10 @@ class RemoteAws:
 
     def __enter__(self) -> RemoteAws:
         ours, theirs = socket.socketpair()
+        # The harness is not installed (it is development tooling): the child finds it beside this file.
+        harness = str(Path(__file__).resolve().parents[1])
         code = (
-            "import sys; from emulated_aws.bench import _child_main; "
+            f"import sys; sys.path.insert(0, {harness!r}); from emulated_aws.bench import _child_main; "
             "_child_main(int(sys.argv[1]), float(sys.argv[2]))"
         )
         try:

@@ -5,7 +5,7 @@ that must be left alone, or one its limits forbid; advice counts as agreeing onl
 and the cost of endpoints needing a fix that got an accepted, unblocked one. Exits non-zero when a
 threshold of the issue is missed.
 
-`--ladder PATH` grades another version of `endpoint_optimizer/ladder.py` (e.g. `git show HEAD~1:...`) on
+`--ladder PATH` grades another version of `endpoint_optimizer/decide/ladder.py` (e.g. `git show HEAD~1:...`) on
 the same fleet: the before/after of a change to the decisions, per archetype.
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 from types import ModuleType
 
 from emulated_aws.labelled_fleet import generate, labelled_price_book
-from endpoint_optimizer import ladder as current_ladder
+from endpoint_optimizer.decide import ladder as current_ladder
+from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import Action
-from endpoint_optimizer.settings import Policy
 
 POLICY = {
     "MODE": "approve",

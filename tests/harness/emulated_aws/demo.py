@@ -23,7 +23,7 @@ from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import deploy_member_role, deploy_stack
 from endpoint_optimizer.cli import main as cli
 from endpoint_optimizer.cli import render_plan
-from endpoint_optimizer.slack import usd
+from endpoint_optimizer.notify.slack import usd
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 APPROVER = "U0DEMOAPPROVER"
@@ -212,3 +212,7 @@ def run_demo(out: TextIO | None = None) -> int:
             say(f"  MISMATCH {name}: expected {expected}, got {actual}")
         say(f"\nDone in {time.monotonic() - started:.1f} s. Handler logs: .demo/lambda.log")
         return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_demo())

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from endpoint_optimizer.decide.pricing import HostingPrice, PriceBook, bundled_price_book
 from endpoint_optimizer.models import (
     Action,
     Endpoint,
@@ -23,7 +24,6 @@ from endpoint_optimizer.models import (
     Variant,
     VariantMetrics,
 )
-from endpoint_optimizer.pricing import HostingPrice, PriceBook, bundled_price_book
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

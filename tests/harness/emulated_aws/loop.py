@@ -14,7 +14,7 @@ from typing import Any
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver, signed_interaction_event
 from emulated_aws.stack import Stack
-from endpoint_optimizer.artifacts import load_plan
+from endpoint_optimizer.infra.artifacts import load_plan
 from endpoint_optimizer.models import Finding, Plan
 
 _HEADER = re.compile(r"^Approve: (?P<action>\S+) (?P<endpoint>.+)\?$")

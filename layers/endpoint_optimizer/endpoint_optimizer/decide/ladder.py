@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 
+from endpoint_optimizer.decide.pricing import PriceBook
+from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import (
     HOURS_PER_MONTH,
     Action,
@@ -32,8 +34,6 @@ from endpoint_optimizer.models import (
     Variant,
     VariantMetrics,
 )
-from endpoint_optimizer.pricing import PriceBook
-from endpoint_optimizer.settings import Policy
 
 # ---- thresholds (the policy of this tool; each is a judgement, written down) ----------------------
 UTILIZATION_COVERAGE = 0.9  # utilisation "present": reported on >= 90 % of the days it could have been

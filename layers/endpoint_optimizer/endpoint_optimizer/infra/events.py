@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from endpoint_optimizer.artifacts import INLINE_BUDGET_BYTES, SnapshotRef
+from endpoint_optimizer.infra.artifacts import INLINE_BUDGET_BYTES, SnapshotRef
 from endpoint_optimizer.models import (
     ActionResult,
     Finding,

@@ -39,12 +39,6 @@ if TYPE_CHECKING:
 
 # ------------------------------------------------------------------------------------------------ facts
 
-# The Price List Query API answers only in us-east-1 and ap-south-1 ("AWS Price List Service API provides
-# the following two endpoints: https://api.pricing.us-east-1.amazonaws.com,
-# https://api.pricing.ap-south-1.amazonaws.com", service documentation of the `pricing` model, as quoted
-# by docs.rs/aws-sdk-pricing; read 2026-11-30). It serves the prices of every region from there: build the
-# client with region_name=PRICE_LIST_API_REGION whatever region is scanned.
-PRICE_LIST_API_REGION = "us-east-1"
 
 # GetProducts (botocore 1.43.127 `pricing/2017-10-15/service-2.json`, read 2026-11-30): ServiceCode
 # required; Filters of {Type, Field, Value} with Type TERM_MATCH among others; MaxResults 1..100; the answer

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from endpoint_optimizer.models import Plan, ScanSnapshot
-from endpoint_optimizer.plan import plan_document
+from endpoint_optimizer.plan_contract import plan_document
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -17,8 +17,7 @@ from urllib.parse import parse_qs
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from endpoint_optimizer import slack
-from endpoint_optimizer.ledger import (
+from endpoint_optimizer.infra.table import (
     LOCK_APPLY_MARGIN,
     ApprovalAlreadyDecided,
     ApprovalExpired,
@@ -27,6 +26,7 @@ from endpoint_optimizer.ledger import (
     StateTable,
 )
 from endpoint_optimizer.models import Approval, ApprovalLock, ApprovalState, ProposedAction, Rejection
+from endpoint_optimizer.notify import slack
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient

@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from endpoint_optimizer.ladder import consolidate, decide, rule_for, unscanned_finding
+from endpoint_optimizer.decide.ladder import consolidate, decide, rule_for, unscanned_finding
+from endpoint_optimizer.decide.pricing import PriceBook
+from endpoint_optimizer.infra.settings import Policy
+from endpoint_optimizer.infra.targets import Home
 from endpoint_optimizer.models import (
     Action,
     Analysis,
@@ -23,9 +26,6 @@ from endpoint_optimizer.models import (
     ScanSnapshot,
     VariantFacts,
 )
-from endpoint_optimizer.pricing import PriceBook
-from endpoint_optimizer.settings import Policy
-from endpoint_optimizer.targets import Home
 
 # Blast radius order: reversible in one step and small first.
 RISK_RANK = {

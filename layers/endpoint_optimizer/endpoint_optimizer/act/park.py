@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from endpoint_optimizer.inventory import variant_resource_id
-from endpoint_optimizer.ledger import ApprovalNotFound, StateTable
-from endpoint_optimizer.metrics import invocations_since
+from endpoint_optimizer.infra.table import ApprovalNotFound, StateTable
 from endpoint_optimizer.models import (
     Action,
     ActionResult,
@@ -35,6 +33,8 @@ from endpoint_optimizer.models import (
     Snapshot,
     Variant,
 )
+from endpoint_optimizer.scan.inventory import variant_resource_id
+from endpoint_optimizer.scan.metrics import invocations_since
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient

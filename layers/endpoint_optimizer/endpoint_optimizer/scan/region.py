@@ -16,8 +16,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from endpoint_optimizer.aws import Clients
-from endpoint_optimizer.inventory import (
+from endpoint_optimizer.infra.clients import Clients
+from endpoint_optimizer.models import (
+    Endpoint,
+    InferenceComponent,
+    ScannedEndpoint,
+    ScanSnapshot,
+    UnscannedEndpoint,
+)
+from endpoint_optimizer.scan.inventory import (
     aware,
     describe_config,
     describe_endpoint,
@@ -29,15 +36,8 @@ from endpoint_optimizer.inventory import (
     tags_by_arn,
     variant_resource_id,
 )
-from endpoint_optimizer.metrics import look_back_window, read_metrics
-from endpoint_optimizer.models import (
-    Endpoint,
-    InferenceComponent,
-    ScannedEndpoint,
-    ScanSnapshot,
-    UnscannedEndpoint,
-)
-from endpoint_optimizer.scan_state import (
+from endpoint_optimizer.scan.metrics import look_back_window, read_metrics
+from endpoint_optimizer.scan.state import (
     CachedComponent,
     CachedEndpoint,
     ConfigInfo,

@@ -14,7 +14,6 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_optimizer.models import ScanFailure, Target
-from endpoint_optimizer.pricing import PRICE_LIST_API_REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
@@ -27,6 +26,13 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_stepfunctions import SFNClient
     from mypy_boto3_sts import STSClient
+
+# The Price List Query API answers only in us-east-1 and ap-south-1 ("AWS Price List Service API provides
+# the following two endpoints: https://api.pricing.us-east-1.amazonaws.com,
+# https://api.pricing.ap-south-1.amazonaws.com", service documentation of the `pricing` model, as quoted
+# by docs.rs/aws-sdk-pricing; read 2026-11-30). It serves the prices of every region from there: build the
+# client with region_name=PRICE_LIST_API_REGION whatever region is scanned.
+PRICE_LIST_API_REGION = "us-east-1"
 
 BOTO_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 10},

@@ -12,8 +12,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from endpoint_optimizer.models import ACCOUNT_ID_PATTERN, DEFAULT_REJECTION_COOLDOWN_DAYS
-from endpoint_optimizer.targets import (
+from endpoint_optimizer.infra.targets import (
     EXTERNAL_ID_MAX,
     EXTERNAL_ID_MIN,
     EXTERNAL_ID_PATTERN,
@@ -22,6 +21,7 @@ from endpoint_optimizer.targets import (
     Home,
     parse_targets,
 )
+from endpoint_optimizer.models import ACCOUNT_ID_PATTERN, DEFAULT_REJECTION_COOLDOWN_DAYS
 
 
 class ConfigurationError(RuntimeError):

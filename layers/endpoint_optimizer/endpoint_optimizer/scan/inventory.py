@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from endpoint_optimizer.models import Endpoint, InferenceComponent, ScalableTarget, ScheduledAction, Variant
-from endpoint_optimizer.scan_state import ConfigInfo
+from endpoint_optimizer.scan.state import ConfigInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from endpoint_optimizer.artifacts import INLINE_BUDGET_BYTES
+from endpoint_optimizer.infra.artifacts import INLINE_BUDGET_BYTES
 from endpoint_optimizer.models import Target
 
 # One `account_id:region` pair; regions look like eu-west-1, us-gov-west-1, ap-southeast-5.

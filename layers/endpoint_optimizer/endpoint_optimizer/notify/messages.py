@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from endpoint_optimizer import slack
 from endpoint_optimizer.models import (
     TOP_FINDINGS,
     Action,
@@ -23,6 +22,7 @@ from endpoint_optimizer.models import (
     ProposedAction,
     ScanFailure,
 )
+from endpoint_optimizer.notify import slack
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

@@ -13,8 +13,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from endpoint_optimizer.artifacts import PLANS_PREFIX, SnapshotRef, load_snapshot, run_folder, store_plan
-from endpoint_optimizer.decisions import choose_actions, hold_back, is_actionable, plan_for
+from endpoint_optimizer.decide.plan import choose_actions, hold_back, is_actionable, plan_for
+from endpoint_optimizer.decide.pricing import PriceBook
+from endpoint_optimizer.infra.artifacts import (
+    PLANS_PREFIX,
+    SnapshotRef,
+    load_snapshot,
+    run_folder,
+    store_plan,
+)
+from endpoint_optimizer.infra.settings import Policy
+from endpoint_optimizer.infra.targets import Home
 from endpoint_optimizer.models import (
     TOP_FINDINGS,
     Action,
@@ -26,9 +35,6 @@ from endpoint_optimizer.models import (
     PlanSummary,
     ScanFailure,
 )
-from endpoint_optimizer.pricing import PriceBook
-from endpoint_optimizer.settings import Policy
-from endpoint_optimizer.targets import Home
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -1,0 +1,1 @@
+"""Change things: approvals, and one module per applied action."""

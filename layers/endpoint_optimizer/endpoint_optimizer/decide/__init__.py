@@ -1,0 +1,1 @@
+"""Pure: snapshot + prices + policy + now -> findings and the run's chosen actions. No boto3."""

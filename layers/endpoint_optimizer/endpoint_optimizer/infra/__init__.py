@@ -1,0 +1,1 @@
+"""AWS and storage plumbing: clients, settings, the state table, artifacts, handler events."""

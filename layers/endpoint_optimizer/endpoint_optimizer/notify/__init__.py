@@ -1,0 +1,1 @@
+"""Tell people: Slack cards and messages, SNS summaries, the HTML report."""

@@ -1,0 +1,1 @@
+"""Read AWS into a snapshot: inventory, metrics, the incremental scan state."""
