@@ -40,8 +40,12 @@ lint: $(STAMP) ## ruff + mypy
 	@for f in functions/*/app.py; do echo "mypy $$f"; $(BIN)/mypy $$f || exit 1; done
 
 .PHONY: unit
-unit: $(STAMP) ## pytest: unit, integration and end-to-end
-	$(BIN)/pytest -n 2 -q
+unit: $(STAMP) ## pytest: unit, integration and end-to-end (the product, not the harness)
+	$(BIN)/pytest -n 2 -q -m "not harness"
+
+.PHONY: harness
+harness: $(STAMP) ## pytest: the emulated AWS and the bench themselves (outside `make test`)
+	$(BIN)/pytest -n 2 -q -m harness
 
 .PHONY: template
 template: $(STAMP) ## cfn-lint (the app and the member-account role) and sam validate --lint
@@ -56,6 +60,16 @@ PY312_BIN = $(shell if python3.12 --version >/dev/null 2>&1; then dirname "$$(co
 build: $(STAMP) ## sam build (python3.12, arm64)
 	@test -n "$(PY312_BIN)" || { echo "error: sam build needs python3.12: install it or 'pyenv install 3.12'"; exit 1; }
 	PATH="$(PY312_BIN):$$PATH" $(BIN)/sam build --cached --parallel
+
+# The layer's lock: every package the layer ships, with hashes, for the Lambda's python3.12 on arm64, without
+# the SDK the runtime provides (layers/endpoint_optimizer/Makefile says why).
+RUNTIME_PROVIDED := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
+
+.PHONY: lock
+lock: $(STAMP) ## recompile the layer's hash-pinned requirements.txt from its requirements.in
+	cd layers/endpoint_optimizer && UV_CUSTOM_COMPILE_COMMAND="make lock" $(CURDIR)/$(BIN)/uv pip compile \
+		requirements.in --quiet --generate-hashes --python-version 3.12 --python-platform aarch64-manylinux2014 \
+		--only-binary :all: $(RUNTIME_PROVIDED:%=--no-emit-package %) --output-file requirements.txt
 
 .PHONY: test
 test: lint template unit build ## everything that proves it works (CI runs this)

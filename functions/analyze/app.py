@@ -7,10 +7,11 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from endpoint_optimizer.analysis import analyze_fleet
-from endpoint_optimizer.decide.pricing import DynamoDBPriceCache, PriceBook, live_price_book
+from endpoint_optimizer.decide.pricing import PriceBook, live_price_book
 from endpoint_optimizer.infra.clients import Clients, pricing_client
 from endpoint_optimizer.infra.events import AnalyzeRequest
 from endpoint_optimizer.infra.observability import logger, metrics, tracer
+from endpoint_optimizer.infra.price_cache import DynamoDBPriceCache
 from endpoint_optimizer.infra.settings import AnalyzeSettings, Policy
 from endpoint_optimizer.infra.table import StateTable
 

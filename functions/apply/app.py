@@ -18,7 +18,7 @@ from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.infra.events import ApplyOrRecover, RecoverRequest
 from endpoint_optimizer.infra.observability import account_id_of, logger, metrics, tracer
 from endpoint_optimizer.infra.settings import ApplySettings
-from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.models import ActionResult, ProposedAction
 
 settings = ApplySettings.from_env()

@@ -11,6 +11,7 @@ from endpoint_optimizer.infra.events import NotifyRequest, ReportRequest
 from endpoint_optimizer.infra.observability import logger, metrics, tracer
 from endpoint_optimizer.infra.settings import NotifySettings
 from endpoint_optimizer.notify.messages import report_message, send, summary_message
+from endpoint_optimizer.notify.slack import WebhookPoster
 
 settings = NotifySettings.from_env()
 clients = Clients()
@@ -35,6 +36,6 @@ def handler(event: NotifyRequest, context: LambdaContext) -> dict[str, Any]:
             event.plans, event.results, event.deferred, unscanned=event.unscanned, later=event.later
         )
     webhook_url = parameters.get_secret(settings.slack_webhook_secret_arn, max_age=300)
-    send(clients.sns, settings.topic_arn, webhook_url, message)
+    send(clients.sns, settings.topic_arn, WebhookPoster(webhook_url), message)
     metrics.add_metric(name="MessagesSent", unit="Count", value=2)
     return {"subject": message.subject, "text": message.text}

@@ -13,7 +13,8 @@ from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.infra.events import ApprovalRequest
 from endpoint_optimizer.infra.observability import logger, metrics, tracer
 from endpoint_optimizer.infra.settings import RequestApprovalSettings
-from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.infra.stores import StateTable
+from endpoint_optimizer.notify.slack import WebhookPoster
 
 settings = RequestApprovalSettings.from_env()
 clients = Clients()
@@ -29,7 +30,7 @@ def handler(event: ApprovalRequest, context: LambdaContext) -> dict[str, Any]:
     requested = request_approval(
         table,
         clients.stepfunctions,
-        webhook_url,
+        WebhookPoster(webhook_url),
         event.action,
         task_token=event.task_token,
         now=datetime.now(UTC),

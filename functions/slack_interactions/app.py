@@ -14,11 +14,11 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from endpoint_optimizer.act.approvals import handle_click, parse_interaction
+from endpoint_optimizer.act.approvals import handle_click, parse_interaction, update_card
 from endpoint_optimizer.infra.clients import Clients, slack_answer_stepfunctions_client
 from endpoint_optimizer.infra.observability import logger, metrics, tracer
 from endpoint_optimizer.infra.settings import SlackInteractionsSettings
-from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.notify import slack
 
 settings = SlackInteractionsSettings.from_env()
@@ -26,6 +26,8 @@ clients = Clients()
 table = StateTable(clients.dynamodb, settings.table_name)
 # Not clients.stepfunctions: the shared configuration waits up to 30 s and tries 10 times.
 stepfunctions = slack_answer_stepfunctions_client()
+# No incoming webhook here: this function only updates the card a click came from (its response_url).
+slack_cards = slack.WebhookPoster()
 app = APIGatewayHttpResolver()
 
 
@@ -64,18 +66,10 @@ def slack_interaction() -> Response[Any]:
     )
     metrics.add_metric(name=f"SlackClicks{outcome.status.value}", unit="Count", value=1)
     logger.info("slack click", extra={"status": outcome.status.value, "user": interaction.user.id})
-    if outcome.approval is not None and interaction.response_url:
-        finding = outcome.approval.finding
-        try:
-            slack.replace_message(
-                interaction.response_url,
-                text=outcome.message,
-                blocks=slack.decided_card(
-                    f"{finding.action.value} *{finding.endpoint_name}*", outcome.message
-                ),
-            )
-        except Exception:  # the decision is made and recorded; a stale card is cosmetic
-            logger.exception("could not update the Slack card")
+    try:
+        update_card(slack_cards, interaction, outcome)
+    except Exception:  # the decision is made and recorded; a stale card is cosmetic
+        logger.exception("could not update the Slack card")
     return _answer(outcome.status, outcome.message)
 
 

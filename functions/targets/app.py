@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from endpoint_optimizer.infra.events import TargetsRequest
 from endpoint_optimizer.infra.observability import logger, metrics, tracer
 from endpoint_optimizer.infra.settings import TargetsSettings
-from endpoint_optimizer.infra.targets import plan_scan
+from endpoint_optimizer.infra.targets import targets_of_run
 
 settings = TargetsSettings.from_env()  # a malformed TARGETS fails the cold start, naming TARGETS
 
@@ -18,13 +18,13 @@ settings = TargetsSettings.from_env()  # a malformed TARGETS fails the cold star
 @metrics.log_metrics
 @event_parser(model=TargetsRequest)
 def handler(event: TargetsRequest, context: LambdaContext) -> dict[str, Any]:
-    plan = plan_scan(
+    run = targets_of_run(
         settings.targets,
         home=settings.home,
         partition=settings.partition,
         role_name=settings.member_role_name,
         external_id=settings.member_external_id,
     )
-    metrics.add_metric(name="Targets", unit="Count", value=len(plan.targets))
-    logger.info("targets", extra={"targets": [target.label for target in plan.targets]})
-    return plan.model_dump(mode="json")
+    metrics.add_metric(name="Targets", unit="Count", value=len(run.targets))
+    logger.info("targets", extra={"targets": [target.label for target in run.targets]})
+    return run.model_dump(mode="json")

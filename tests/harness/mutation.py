@@ -28,16 +28,31 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path("layers/endpoint_optimizer/endpoint_optimizer")
 
 # The code that changes or guards customer endpoints: the mutants of the apply, approval and ledger
-# modules, and of the guards that decide whether an endpoint may get a proposal at all.
-MUTANTS = {
-    "actions.py": ["endpoint_optimizer.act.park.*"],
-    "approvals.py": ["endpoint_optimizer.act.approvals.*"],
-    "ledger.py": ["endpoint_optimizer.infra.table.*"],
-    "ladder.py": [
-        "endpoint_optimizer.decide.ladder.x_decide__mutmut_*",
-        "endpoint_optimizer.decide.ladder.x_utilization_present__mutmut_*",
-        "endpoint_optimizer.decide.ladder.x__expected_days__mutmut_*",
-    ],
+# code, and of the guards that decide whether an endpoint may get a proposal at all. Each group names
+# its files (under src/endpoint_optimizer, where mutmut keeps a .meta per file) and their mutants.
+_ACT = ("park", "recheck", "snapshot", "restore", "way_back", "endpoint_state")
+# The state table's DynamoDB stores (what infra/table.py was), not their in-memory twins (test code's
+# stand-ins: a mutant there is caught, or not, by the contract test, which says nothing of production).
+# mutmut 3.7 names a method's mutants x<U+01C1><class><U+01C1><method>__mutmut_<n> (trampoline_templates.py).
+METHOD = "\u01c1"
+_STORES = ("approvals", "holds", "snapshots", "intents", "ledger", "dynamodb", "keys")
+MUTANTS: dict[str, dict[str, list[str]]] = {
+    "actions.py": {f"act/{m}.py": [f"endpoint_optimizer.act.{m}.*"] for m in _ACT},
+    "approvals.py": {"act/approvals.py": ["endpoint_optimizer.act.approvals.*"]},
+    "ledger.py": {
+        f"infra/stores/{m}.py": [
+            f"endpoint_optimizer.infra.stores.{m}.x_*",
+            f"endpoint_optimizer.infra.stores.{m}.x{METHOD}DynamoDB*",
+        ]
+        for m in _STORES
+    },
+    "ladder.py": {
+        "decide/ladder.py": [
+            "endpoint_optimizer.decide.ladder.x_decide__mutmut_*",
+            "endpoint_optimizer.decide.ladder.x_utilization_present__mutmut_*",
+            "endpoint_optimizer.decide.ladder.x__expected_days__mutmut_*",
+        ]
+    },
 }
 # By default one mutant in five is run: those whose number (mutmut numbers each function's mutants 1,
 # 2, ...) ends in 1 or 6. --all runs every one (about 5 times as long: docs/mutation.md).
@@ -80,15 +95,17 @@ def stage(source: Path, work: Path) -> None:
 def statuses(work: Path, *, sample: bool) -> dict[str, dict[str, str]]:
     """{file: {mutant: status}} of the mutants that MUTANTS names (and SAMPLE picks)."""
     found: dict[str, dict[str, str]] = {}
-    for name, named in MUTANTS.items():
-        patterns = [p + SAMPLE for p in named] if sample else named
-        meta = work / "mutants" / "src" / "endpoint_optimizer" / f"{name}.meta"
-        codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
-        found[name] = {
-            key: "not checked" if code is None else STATUS.get(code, "suspicious")
-            for key, code in codes.items()
-            if any(fnmatch.fnmatch(key, p) for p in patterns)
-        }
+    for name, files in MUTANTS.items():
+        found[name] = {}
+        for file, named in files.items():
+            patterns = [p + SAMPLE for p in named] if sample else named
+            meta = work / "mutants" / "src" / "endpoint_optimizer" / f"{file}.meta"
+            codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+            found[name] |= {
+                key: "not checked" if code is None else STATUS.get(code, "suspicious")
+                for key, code in codes.items()
+                if any(fnmatch.fnmatch(key, p) for p in patterns)
+            }
     return found
 
 
@@ -116,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     stage(args.source.resolve(), work)
     # The staged harness, not the checkout's (the editable install maps emulated_aws to the checkout).
     env = {**os.environ, "PYTHONPATH": str(work / "tests" / "harness")}
-    patterns = [p if args.all else p + SAMPLE for name in args.files for p in MUTANTS[name]]
+    patterns = [
+        p if args.all else p + SAMPLE
+        for name in args.files
+        for named in MUTANTS[name].values()
+        for p in named
+    ]
     command = [sys.executable, "-c", MUTMUT, "run", "--max-children", str(args.max_children), *patterns]
     print(f"mutmut run over {', '.join(args.files)} (log: {work / 'mutmut.log'}) ...", flush=True)
     with (work / "mutmut.log").open("w") as log:

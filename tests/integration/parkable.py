@@ -13,7 +13,7 @@ from endpoint_optimizer.decide.plan import plan_for
 from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.infra.settings import Policy
-from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.models import Action, ActionResult, ProposedAction, Snapshot
 from endpoint_optimizer.scan.region import scan_region
 

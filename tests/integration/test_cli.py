@@ -6,15 +6,23 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 
 from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics
 from emulated_aws.server import EmulatedAws
+from endpoint_optimizer import cli as cli_module
+from endpoint_optimizer.analysis import analyze_fleet
 from endpoint_optimizer.cli import ProgressBar
 from endpoint_optimizer.cli import main as cli
-from endpoint_optimizer.plan_contract import plan_schema
+from endpoint_optimizer.decide.pricing import bundled_price_book
+from endpoint_optimizer.infra.artifacts import load_plan, store_snapshot
+from endpoint_optimizer.infra.targets import Home
+from endpoint_optimizer.models import Holds, ScanSnapshot
+from endpoint_optimizer.plan_contract import plan_document, plan_schema
+from tests.conftest import policy, sample_snapshot
 
 HOURS = 14 * 24
 
@@ -118,3 +126,48 @@ def test_discount_lowers_every_price(two_endpoints: None, tmp_path: Path) -> Non
     assert cli([*args, "--output", str(plan_path), "--discount", "20"]) == 0
     idle = next(f for f in json.loads(plan_path.read_text())["findings"] if f["endpoint_name"] == "cli-idle")
     assert idle["current_monthly_cost_usd"] == pytest.approx(83.95 * 0.8, abs=0.01)
+
+
+def test_the_cli_and_the_analyze_lambda_make_the_same_plan_of_the_same_snapshot(
+    aws: EmulatedAws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the sample fleet (events/analyze.json) as what the scan of this account and region reads
+    aws.reset()
+    snapshot = sample_snapshot()
+    scanned_at: list[datetime] = []
+
+    def scan_of_the_sample(clients: Any, *, now: datetime, **_: Any) -> ScanSnapshot:
+        scanned_at.append(now)
+        return snapshot
+
+    monkeypatch.setattr(cli_module, "scan_region", scan_of_the_sample)
+    # WHEN the CLI scans with its defaults and the bundled prices
+    plan_path = tmp_path / "plan.json"
+    args = ["scan", "--region", "us-east-1", "--offline-prices", "--state", str(tmp_path / "s.json")]
+    assert cli([*args, "--output", str(plan_path)]) == 0
+    # AND the Analyze Lambda analyzes the same snapshot at the same moment, with the template's defaults,
+    # from this account and region, no approval open
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    run = "arn:aws:states:us-east-1:123456789012:execution:endpoint-optimizer-optimize:same-plan"
+    ref = store_snapshot(s3, "artifacts", snapshot, execution_id=run, inline_limit_bytes=0)
+    analysis = analyze_fleet(
+        s3,
+        "artifacts",
+        [ref],
+        prices=bundled_price_book(),
+        policy=policy(),
+        now=scanned_at[0],
+        run_id=run,
+        home=Home(account_id=snapshot.account_id, region=snapshot.region),
+        read_holds=lambda findings: Holds(),
+    )
+    # THEN both plans are the same, finding for finding, and every endpoint has its finding
+    lambda_plan = plan_document(load_plan(s3, "artifacts", analysis.plans[0].plan_key))
+    cli_plan = json.loads(plan_path.read_text())
+    assert cli_plan["findings"] == lambda_plan["findings"]
+    assert cli_plan == lambda_plan
+    names = {finding["endpoint_name"] for finding in cli_plan["findings"]}
+    assert names == {item.endpoint.name for item in snapshot.endpoints} | {
+        item.name for item in snapshot.unscanned
+    }

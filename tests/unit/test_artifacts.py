@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 
-from endpoint_optimizer.decide.plan import analyze
+from endpoint_optimizer.analysis import analyze_target
 from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.infra.artifacts import (
     SnapshotRef,
@@ -20,19 +20,13 @@ from endpoint_optimizer.infra.artifacts import (
 )
 from endpoint_optimizer.models import ScanSnapshot
 from endpoint_optimizer.plan_contract import plan_schema
-from tests.conftest import load_event
+from tests.conftest import NOW, policy
 from tests.unit.fake_s3 import FakeS3
-from tests.unit.test_decisions import NOW, policy
 
 BUCKET = "endpoint-optimizer-artifactbucket-1a2b3c"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:endpoint-optimizer-optimize:daily-2026-11-30"
 # The largest state Step Functions accepts (facts/limits.md section 3).
 STATE_LIMIT_BYTES = 262_144
-
-
-@pytest.fixture
-def snapshot() -> ScanSnapshot:
-    return ScanSnapshot.model_validate(load_event("analyze.json")["scans"][0]["snapshot"])
 
 
 def test_a_small_snapshot_travels_inline_and_nothing_is_written(snapshot: ScanSnapshot) -> None:
@@ -95,7 +89,7 @@ def test_a_reference_holds_either_the_snapshot_or_its_key(snapshot: ScanSnapshot
 
 def test_plans_are_stored_per_run_and_target_in_the_published_schema(snapshot: ScanSnapshot) -> None:
     s3 = FakeS3()
-    plan = analyze(snapshot, bundled_price_book(), policy(), NOW, run_id="r").plan
+    plan, _ = analyze_target(snapshot, bundled_price_book(), policy(), NOW)
     key = store_plan(s3.client, BUCKET, plan, execution_id=EXECUTION, account_id="123456789012")
     assert key == plan_key(EXECUTION, "123456789012", "us-east-1")
     assert key.startswith("plans/endpoint-optimizer-optimize/daily-2026-11-30/")

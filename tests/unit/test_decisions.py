@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import jsonschema
 import pytest
 
-from endpoint_optimizer.decide.plan import analyze, choose_actions, decide, hold_back, is_actionable
+from endpoint_optimizer.analysis import analyze_target
+from endpoint_optimizer.decide.plan import choose_actions, decide, hold_back, is_actionable
 from endpoint_optimizer.decide.pricing import bundled_price_book
-from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import (
     Action,
     ApprovalLock,
@@ -22,30 +22,9 @@ from endpoint_optimizer.models import (
     endpoint_key,
 )
 from endpoint_optimizer.plan_contract import plan_document, plan_schema
-from tests.conftest import load_event
-
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-def policy(**overrides: object) -> Policy:
-    env = {
-        "MODE": "approve",
-        "LOOKBACK_DAYS": "14",
-        "GRACE_DAYS": "7",
-        "SKIP_TAG_KEY": "endpoint-optimizer:skip",
-        "MAX_ACTIONS_PER_RUN": "5",
-        "APPROVAL_TIMEOUT_HOURS": "24",
-    }
-    env.update({key: str(value) for key, value in overrides.items()})
-    return Policy.from_env(env)
-
-
-@pytest.fixture
-def snapshot() -> ScanSnapshot:
-    event = load_event("analyze.json")  # the Analyze event carries one snapshot per target ("scans")
-    return ScanSnapshot.model_validate(
-        event["snapshot"] if "snapshot" in event else event["scans"][0]["snapshot"]
-    )
+from tests.conftest import NOW, policy
+from tests.unit.conftest import analyze_targets, plans_of
+from tests.unit.fake_s3 import FakeS3
 
 
 def scanned(snapshot: ScanSnapshot, name: str) -> ScannedEndpoint:
@@ -123,23 +102,24 @@ def test_unknown_price_is_reported_as_unknown_not_guessed(snapshot: ScanSnapshot
 def test_every_scanned_endpoint_appears_once_in_the_plan_and_the_plan_matches_the_schema(
     snapshot: ScanSnapshot,
 ) -> None:
-    analysis = analyze(snapshot, bundled_price_book(), policy(), NOW, run_id="run-1")
-    names = [finding.endpoint_name for finding in analysis.plan.findings]
+    plan, _ = analyze_target(snapshot, bundled_price_book(), policy(), NOW)
+    names = [finding.endpoint_name for finding in plan.findings]
     assert sorted(names) == sorted(item.endpoint.name for item in snapshot.endpoints)
-    jsonschema.validate(plan_document(analysis.plan), plan_schema())
+    jsonschema.validate(plan_document(plan), plan_schema())
 
 
 def test_plan_schema_rejects_an_unknown_action(snapshot: ScanSnapshot) -> None:
-    document = plan_document(analyze(snapshot, bundled_price_book(), policy(), NOW, run_id="r").plan)
+    document = plan_document(analyze_target(snapshot, bundled_price_book(), policy(), NOW)[0])
     document["findings"][0]["action"] = "delete_everything"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, plan_schema())
 
 
 def test_report_mode_proposes_no_actions(snapshot: ScanSnapshot) -> None:
-    analysis = analyze(snapshot, bundled_price_book(), policy(MODE="report"), NOW, run_id="r")
+    s3 = FakeS3()
+    analysis = analyze_targets(s3, snapshot, chosen=policy(MODE="report"))
     assert analysis.actions == []
-    assert any(f.action == Action.PARK for f in analysis.plan.findings)
+    assert any(f.action == Action.PARK for f in plans_of(s3, analysis)[0].findings)
 
 
 def test_max_actions_per_run_defers_the_rest_largest_savings_first(snapshot: ScanSnapshot) -> None:
@@ -157,7 +137,7 @@ def test_max_actions_per_run_defers_the_rest_largest_savings_first(snapshot: Sca
         }
     )
     fleet = snapshot.model_copy(update={"endpoints": [*snapshot.endpoints, bigger]})
-    analysis = analyze(fleet, bundled_price_book(), policy(MAX_ACTIONS_PER_RUN=1), NOW, run_id="r")
+    analysis = analyze_targets(FakeS3(), fleet, chosen=policy(MAX_ACTIONS_PER_RUN=1))
     assert [action.finding.endpoint_name for action in analysis.actions] == ["idle-big"]
     assert analysis.deferred == ["idle-fraud-xgb"]
     assert analysis.actions[0].approval_timeout_seconds == 24 * 3600
@@ -246,13 +226,12 @@ def test_an_endpoint_with_an_approval_pending_waits_with_the_reason_and_leaves_i
     pending = _lock("idle-big", requested_at=NOW - timedelta(days=1), expires_at=NOW + timedelta(hours=1))
     holds = Holds(locks={_key("idle-big"): pending})
     # WHEN the run is analyzed
-    analysis = analyze(
-        fleet, bundled_price_book(), policy(MAX_ACTIONS_PER_RUN=1), NOW, run_id="r", holds=holds
-    )
+    s3 = FakeS3()
+    analysis = analyze_targets(s3, fleet, chosen=policy(MAX_ACTIONS_PER_RUN=1), holds=holds)
     # THEN the other idle endpoint gets the run's one place, nothing is deferred, and the plan says why
     assert [action.finding.endpoint_name for action in analysis.actions] == ["idle-fraud-xgb"]
     assert analysis.deferred == []
-    big = next(f for f in analysis.plan.findings if f.endpoint_name == "idle-big")
+    big = next(f for f in plans_of(s3, analysis)[0].findings if f.endpoint_name == "idle-big")
     assert big.action == Action.PARK
     assert big.blocked_by == ["approval pending since 2026-11-29 12:00 UTC (approval k3Jd9sLq0aZx)"]
 
@@ -262,7 +241,7 @@ def test_a_lock_past_its_expiry_does_not_hold_the_endpoint_even_before_ttl_delet
 ) -> None:
     stale = _lock("idle-fraud-xgb", requested_at=NOW - timedelta(days=2), expires_at=NOW)
     holds = Holds(locks={_key("idle-fraud-xgb"): stale})
-    analysis = analyze(snapshot, bundled_price_book(), policy(), NOW, run_id="r", holds=holds)
+    analysis = analyze_targets(FakeS3(), snapshot, holds=holds)
     assert [action.finding.endpoint_name for action in analysis.actions] == ["idle-fraud-xgb"]
 
 
@@ -278,8 +257,9 @@ def test_a_rejected_endpoint_waits_for_the_cooldown_and_no_longer(
     holds = Holds(rejections={_key("idle-fraud-xgb"): rejection})
     chosen = policy(REJECTION_COOLDOWN_DAYS=cooldown_days)
     # WHEN analyzed THEN it is proposed only once the cooldown is over
-    analysis = analyze(snapshot, bundled_price_book(), chosen, NOW, run_id="r", holds=holds)
-    finding = next(f for f in analysis.plan.findings if f.endpoint_name == "idle-fraud-xgb")
+    s3 = FakeS3()
+    analysis = analyze_targets(s3, snapshot, chosen=chosen, holds=holds)
+    finding = next(f for f in plans_of(s3, analysis)[0].findings if f.endpoint_name == "idle-fraud-xgb")
     assert [a.finding.endpoint_name for a in analysis.actions] == ([] if held_back else ["idle-fraud-xgb"])
     if held_back:
         assert finding.blocked_by == ["rejected by U123 on 2026-11-17, cooldown until 2026-12-01"]

@@ -6,66 +6,12 @@ import json
 
 import pytest
 
-from endpoint_optimizer.analysis import analyze_fleet
 from endpoint_optimizer.decide.plan import REPORT_ONLY_MEMBER_ACCOUNT, REPORT_ONLY_OTHER_REGION
-from endpoint_optimizer.decide.pricing import bundled_price_book
-from endpoint_optimizer.infra.artifacts import SnapshotRef, load_plan, store_snapshot
-from endpoint_optimizer.infra.settings import Policy
-from endpoint_optimizer.infra.targets import Home
-from endpoint_optimizer.models import Action, FleetAnalysis, ScanFailure, ScanSnapshot
-from tests.conftest import load_event
+from endpoint_optimizer.infra.artifacts import SnapshotRef
+from endpoint_optimizer.models import Action, ScanFailure
+from tests.conftest import policy, sample_snapshot
+from tests.unit.conftest import BUCKET, HOME_ACCOUNT, MEMBER, analyze_targets, elsewhere, plans_of
 from tests.unit.fake_s3 import FakeS3
-from tests.unit.test_decisions import NOW, policy
-
-BUCKET = "artifacts"
-HOME_ACCOUNT = "123456789012"
-MEMBER = "210987654321"
-HOME = Home(account_id=HOME_ACCOUNT, region="us-east-1")
-RUN = "arn:aws:states:us-east-1:123456789012:execution:endpoint-optimizer-optimize:run-1"
-
-
-def home_snapshot() -> ScanSnapshot:
-    return ScanSnapshot.model_validate(load_event("analyze.json")["scans"][0]["snapshot"])
-
-
-def elsewhere(account_id: str, region: str, prefix: str, copies: int = 1) -> ScanSnapshot:
-    """The sample fleet as if it ran in another account or region (names prefixed)."""
-    base = home_snapshot()
-    endpoints = [
-        item.model_copy(
-            update={
-                "endpoint": item.endpoint.model_copy(
-                    update={
-                        "name": f"{prefix}{index or ''}-{item.endpoint.name}",
-                        "account_id": account_id,
-                        "region": region,
-                    }
-                )
-            }
-        )
-        for index in range(copies)
-        for item in base.endpoints
-    ]
-    return base.model_copy(update={"account_id": account_id, "region": region, "endpoints": endpoints})
-
-
-def run(s3: FakeS3, *snapshots: ScanSnapshot | ScanFailure, chosen: Policy | None = None) -> FleetAnalysis:
-    scans = [
-        item
-        if isinstance(item, ScanFailure)
-        else store_snapshot(s3.client, BUCKET, item, execution_id=RUN, inline_limit_bytes=50_000)
-        for item in snapshots
-    ]
-    return analyze_fleet(
-        s3.client,
-        BUCKET,
-        scans,
-        prices=bundled_price_book(),
-        policy=chosen or policy(),
-        now=NOW,
-        run_id=RUN,
-        home=HOME,
-    )
 
 
 def test_an_idle_endpoint_in_a_member_account_is_reported_but_never_proposed() -> None:
@@ -73,12 +19,12 @@ def test_an_idle_endpoint_in_a_member_account_is_reported_but_never_proposed() -
     s3 = FakeS3()
     member = elsewhere(MEMBER, "ap-northeast-1", "member")
     # WHEN both targets are analyzed
-    analysis = run(s3, home_snapshot(), member)
+    analysis = analyze_targets(s3, sample_snapshot(), member)
     # THEN only this account's idle endpoint is proposed
     assert [a.finding.endpoint_name for a in analysis.actions] == ["idle-fraud-xgb"]
     assert analysis.deferred == []
     # AND the member's plan keeps the finding, its savings, and says it is report-only
-    home_plan, member_plan = (load_plan(s3.client, BUCKET, p.plan_key) for p in analysis.plans)
+    home_plan, member_plan = plans_of(s3, analysis)
     finding = next(f for f in member_plan.findings if f.endpoint_name == "member-idle-fraud-xgb")
     assert finding.action == Action.PARK
     assert finding.estimated_monthly_savings_usd == pytest.approx(0.149 * 730)
@@ -89,9 +35,9 @@ def test_an_idle_endpoint_in_a_member_account_is_reported_but_never_proposed() -
 
 def test_this_accounts_other_regions_are_report_only_too() -> None:
     s3 = FakeS3()
-    analysis = run(s3, elsewhere(HOME_ACCOUNT, "eu-west-1", "eu"))
+    analysis = analyze_targets(s3, elsewhere(HOME_ACCOUNT, "eu-west-1", "eu"))
     assert analysis.actions == []
-    plan = load_plan(s3.client, BUCKET, analysis.plans[0].plan_key)
+    [plan] = plans_of(s3, analysis)
     blocked = [f.blocked_by for f in plan.findings if f.action != Action.NONE]
     assert blocked and all(REPORT_ONLY_OTHER_REGION in blockers for blockers in blocked)
 
@@ -100,7 +46,7 @@ def test_max_actions_per_run_applies_to_the_whole_run_and_defers_the_rest() -> N
     # GIVEN two idle endpoints in this account and region, and one action per run
     s3 = FakeS3()
     two = elsewhere(HOME_ACCOUNT, "us-east-1", "copy", copies=2)
-    analysis = run(
+    analysis = analyze_targets(
         s3, two, elsewhere(MEMBER, "ap-northeast-1", "member"), chosen=policy(MAX_ACTIONS_PER_RUN=1)
     )
     # THEN one is proposed and the other deferred; the member's idle endpoint is neither
@@ -113,10 +59,10 @@ def test_each_target_gets_its_own_plan_and_the_result_stays_small_whatever_the_f
     s3 = FakeS3()
     big = elsewhere(MEMBER, "ap-northeast-1", "m", copies=100)
     # WHEN analyzed
-    analysis = run(s3, home_snapshot(), big)
+    analysis = analyze_targets(s3, sample_snapshot(), big)
     # THEN each target's plan holds all its findings, in S3
-    plans = [load_plan(s3.client, BUCKET, summary.plan_key) for summary in analysis.plans]
-    assert [len(plan.findings) for plan in plans] == [len(home_snapshot().endpoints), len(big.endpoints)]
+    plans = plans_of(s3, analysis)
+    assert [len(plan.findings) for plan in plans] == [len(sample_snapshot().endpoints), len(big.endpoints)]
     assert all(key.startswith(("snapshots/", "plans/")) for key in s3.keys(BUCKET))
     # AND what travels back to the workflow is a summary per target, the actions and the top findings
     assert len(analysis.model_dump_json()) < 30_000
@@ -133,7 +79,7 @@ def test_a_target_that_could_not_be_scanned_is_carried_to_the_report() -> None:
     failure = ScanFailure(
         account_id=MEMBER, region="eu-west-1", error="AccessDenied", message="not authorized"
     )
-    analysis = run(FakeS3(), home_snapshot(), failure)
+    analysis = analyze_targets(FakeS3(), sample_snapshot(), failure)
     assert analysis.unscanned == [failure]
     assert [p.account_id for p in analysis.plans] == [HOME_ACCOUNT]
 

@@ -12,17 +12,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from emulated_aws.labelled_fleet import Labelled, generate, labelled_price_book
-from endpoint_optimizer.decide.ladder import (
-    PARK_PERMISSIONS,
-    RULES,
-    SIGNAL_FIELDS,
-    consolidate,
-    decide,
-    gpu_count,
-    instance_specs,
-    reading,
-    signal_units,
-)
+from endpoint_optimizer.decide.ladder import decide
+from endpoint_optimizer.decide.rules import LADDER, PARK_PERMISSIONS
+from endpoint_optimizer.decide.rules.consolidate import consolidate
+from endpoint_optimizer.decide.signals import SIGNAL_FIELDS, gpu_count, instance_specs, reading, signal_units
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import Action, Finding, ScannedEndpoint, Variant, VariantMetrics
 
@@ -119,15 +112,16 @@ def test_idle_reason_says_how_long_and_how_well_monitored(decided: list[tuple[La
 
 
 def test_every_rule_declares_the_permissions_it_needs() -> None:
-    assert {rule.action for rule in RULES} == {
+    assert [rung.action for rung in LADDER] == [
         Action.PARK, Action.SCALE_TO_ZERO, Action.MIGRATE_SERVERLESS, Action.SCHEDULE,
-        Action.RIGHTSIZE, Action.MIGRATE_GRAVITON,
-    }  # fmt: skip
-    for rule in RULES:
-        assert rule.permissions, rule.action
-        assert all(":" in permission for permission in rule.permissions)
-    assert [rule.action for rule in RULES if rule.applied] == [Action.PARK]
-    assert next(rule for rule in RULES if rule.action == Action.PARK).permissions == PARK_PERMISSIONS
+        Action.RIGHTSIZE, Action.MIGRATE_GRAVITON, Action.CONSOLIDATE,
+    ]  # fmt: skip
+    for rung in LADDER:
+        # consolidate has no apply step designed (a migration plan per model), so nothing to grant
+        assert rung.writes or rung.action == Action.CONSOLIDATE, rung.action
+        assert all(":" in permission for permission in (*rung.reads, *rung.writes))
+    assert [rung.action for rung in LADDER if rung.applied] == [Action.PARK]
+    assert next(rung for rung in LADDER if rung.action == Action.PARK).writes == PARK_PERMISSIONS
 
 
 # ---- properties of the guards ---------------------------------------------------------------------
@@ -548,6 +542,7 @@ CAPACITY_REDUCING = {
     Action.MIGRATE_SERVERLESS,
     Action.SCHEDULE,
     Action.RIGHTSIZE,
+    Action.CONSOLIDATE,  # fleet-level: a finding a change holds is blocked, never a candidate
 }
 
 
@@ -606,7 +601,7 @@ def proposes_capacity_cut(finding: Finding) -> bool:
 
 
 def test_the_rungs_that_take_capacity_away_are_the_ones_a_change_holds() -> None:
-    assert {rule.action for rule in RULES if rule.reduces_capacity} == CAPACITY_REDUCING
+    assert {rung.action for rung in LADDER if rung.reduces_capacity} == CAPACITY_REDUCING
 
 
 def test_idle_for_13_days_then_busy_since_yesterday_is_not_moved_to_serverless() -> None:

@@ -6,7 +6,7 @@ product.attributes, product.sku, serviceCode, terms.OnDemand.<sku>.<offerTermCod
 <rateCode>.{unit, endRange, description, appliesTo, rateCode, beginRange, pricePerUnit.USD}, sku,
 effectiveDate, offerTermCode "JRTCKXETXF", termAttributes, version, publicationDate), each item a JSON
 *string* (botocore `pricing` model: PriceList is a list of strings). The SageMaker attribute values are
-the ones public code reads from the API (see the comments in endpoint_optimizer/decide/pricing.py): usagetype
+the ones public code reads from the API (see the comments in endpoint_optimizer/decide/pricing/price_list.py): usagetype
 "USE1-Host:ml.m5.xlarge", SKU JDZQJFUVUR8SUWHS at $0.23/h (read live 2026-06-27, search-index id
 56200718818); "USE1-ServerlessInf:Mem-3GB", SKU PUE6HBQ8KFHBUN5T at $0.00006/s (read 2026-09-09, id
 69640604893). The other SKUs are placeholders, marked as such.
@@ -26,15 +26,9 @@ from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from endpoint_optimizer.decide.pricing import (
-    DynamoDBPriceCache,
-    LocalPriceCache,
-    PriceRow,
-    bundled_price_book,
-    default_price_cache_path,
-    live_price_book,
-)
+from endpoint_optimizer.decide.pricing import PriceRow, bundled_price_book, live_price_book
 from endpoint_optimizer.infra.clients import PRICE_LIST_API_REGION
+from endpoint_optimizer.infra.price_cache import DynamoDBPriceCache, LocalPriceCache, default_price_cache_path
 from endpoint_optimizer.models import Variant
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

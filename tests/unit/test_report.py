@@ -3,47 +3,24 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from html import escape
 
 import pytest
 
+from endpoint_optimizer.analysis import analyze_target
 from endpoint_optimizer.cli import build_parser
-from endpoint_optimizer.decide.plan import analyze
 from endpoint_optimizer.decide.pricing import bundled_price_book
-from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import Action, Plan, ScanSnapshot, VariantMetrics
 from endpoint_optimizer.notify.report import hourly_traffic, render_report
-from tests.conftest import load_event
+from tests.conftest import NOW, policy
 
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 MALICIOUS = '<script>alert("x")</script>'
-
-
-def policy() -> Policy:
-    return Policy.from_env(
-        {
-            "MODE": "approve",
-            "LOOKBACK_DAYS": "14",
-            "GRACE_DAYS": "7",
-            "SKIP_TAG_KEY": "endpoint-optimizer:skip",
-            "MAX_ACTIONS_PER_RUN": "5",
-            "APPROVAL_TIMEOUT_HOURS": "24",
-        }
-    )
-
-
-@pytest.fixture
-def snapshot() -> ScanSnapshot:
-    # The Analyze event carries one snapshot per scanned target ("scans"); older events had one "snapshot".
-    event = load_event("analyze.json")
-    document = event["snapshot"] if "snapshot" in event else event["scans"][0]["snapshot"]
-    return ScanSnapshot.model_validate(document)
 
 
 @pytest.fixture
 def plan(snapshot: ScanSnapshot) -> Plan:
-    return analyze(snapshot, bundled_price_book(), policy(), NOW, run_id="report").plan
+    plan, _ = analyze_target(snapshot, bundled_price_book(), policy(), NOW)
+    return plan
 
 
 def card(html: str, name: str) -> str:

@@ -14,10 +14,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import HeaderBlock, SectionBlock
 
-from endpoint_optimizer.analysis import STATE_LIMIT_BYTES, analyze_fleet, state_budget, state_bytes
-from endpoint_optimizer.decide.pricing import bundled_price_book
-from endpoint_optimizer.infra.artifacts import store_snapshot
-from endpoint_optimizer.infra.settings import Policy
+from endpoint_optimizer.analysis import STATE_LIMIT_BYTES, state_budget, state_bytes
 from endpoint_optimizer.models import (
     ActionResult,
     ApprovalLock,
@@ -30,9 +27,9 @@ from endpoint_optimizer.models import (
     endpoint_key,
 )
 from endpoint_optimizer.notify.messages import MAX_TEXT_BYTES, report_message, summary_message
+from tests.conftest import NOW, policy, sample_snapshot
+from tests.unit.conftest import BUCKET, HOME_ACCOUNT, analyze_targets, elsewhere
 from tests.unit.fake_s3 import FakeS3
-from tests.unit.test_decisions import NOW, policy
-from tests.unit.test_fleet import BUCKET, HOME, HOME_ACCOUNT, RUN, elsewhere, home_snapshot
 
 SNS_LIMIT_BYTES = 262_144
 SLACK_SECTION_CHARS = 3_000
@@ -48,7 +45,7 @@ def name(index: int) -> str:
 
 def idle_fleet(count: int, *, account_id: str = HOME_ACCOUNT, region: str = "us-east-1") -> ScanSnapshot:
     """`count` idle ml.m5.large endpoints, each with a long name and a long image URI."""
-    base = home_snapshot()
+    base = sample_snapshot()
     idle = next(item for item in base.endpoints if item.endpoint.name == "idle-fraud-xgb")
     variant = idle.endpoint.variants[0].model_copy(update={"image": IMAGE})
     endpoints = [
@@ -69,25 +66,6 @@ def idle_fleet(count: int, *, account_id: str = HOME_ACCOUNT, region: str = "us-
         for index in range(count)
     ]
     return base.model_copy(update={"account_id": account_id, "region": region, "endpoints": endpoints})
-
-
-def analyze(
-    s3: FakeS3, snapshots: list[ScanSnapshot], chosen: Policy, holds: Holds | None = None
-) -> FleetAnalysis:
-    scans = [
-        store_snapshot(s3.client, BUCKET, snap, execution_id=RUN, inline_limit_bytes=0) for snap in snapshots
-    ]
-    return analyze_fleet(
-        s3.client,
-        BUCKET,
-        scans,
-        prices=bundled_price_book(),
-        policy=chosen,
-        now=NOW,
-        run_id=RUN,
-        home=HOME,
-        read_holds=None if holds is None else (lambda findings: holds),
-    )
 
 
 def whole_list(s3: FakeS3, analysis: FleetAnalysis) -> dict[str, Any]:
@@ -134,7 +112,7 @@ MAX_CHANGE = {"MAX_ACTIONS_PER_RUN": 100, "MAX_MONTHLY_CHANGE_USD": 10_000_000}
 def ten_thousand() -> tuple[FakeS3, FleetAnalysis]:
     """10,000 idle endpoints in this account and region, 100 actions a run (the template's maximum)."""
     s3 = FakeS3()
-    return s3, analyze(s3, [idle_fleet(10_000)], policy(**MAX_CHANGE))
+    return s3, analyze_targets(s3, idle_fleet(10_000), chosen=policy(**MAX_CHANGE))
 
 
 def test_analyze_output_for_10000_idle_endpoints_fits_the_state_to_the_end_of_the_run(
@@ -217,7 +195,7 @@ def test_150_targets_and_100_actions_still_fit_by_leaving_the_last_chosen_for_a_
     # GIVEN 200 idle endpoints here, 100 actions a run, and 149 member accounts (one plan summary each)
     s3 = FakeS3()
     members = [elsewhere(f"{index:012d}", "eu-west-1", f"m{index}") for index in range(1, 150)]
-    analysis = analyze(s3, [idle_fleet(200), *members], policy(**MAX_CHANGE))
+    analysis = analyze_targets(s3, idle_fleet(200), *members, chosen=policy(**MAX_CHANGE))
     # THEN the state fits, the lowest-priority actions wait (first in the deferred list), none is lost
     assert len(analysis.plans) == 150
     assert state_bytes(analysis) <= state_budget(policy(**MAX_CHANGE))
@@ -244,7 +222,7 @@ def test_endpoints_left_for_later_keep_their_reason_in_the_plan_and_in_the_whole
         expires_at=NOW + timedelta(hours=22),
     )
     holds = Holds(locks={endpoint_key(HOME_ACCOUNT, "us-east-1", name(0)): lock})
-    analysis = analyze(s3, [idle_fleet(3)], policy(MAX_ACTIONS_PER_RUN=1), holds)
+    analysis = analyze_targets(s3, idle_fleet(3), chosen=policy(MAX_ACTIONS_PER_RUN=1), holds=holds)
     # THEN the next one gets the place, the third is deferred, the first waits with its reason
     reason = "approval pending since 2026-11-30 09:00 UTC (approval abc)"
     assert [a.finding.endpoint_name for a in analysis.actions] == [name(1)]
@@ -259,7 +237,7 @@ def test_endpoints_left_for_later_keep_their_reason_in_the_plan_and_in_the_whole
 
 def test_nothing_left_for_later_writes_no_list_and_says_nothing() -> None:
     s3 = FakeS3()
-    analysis = analyze(s3, [home_snapshot()], policy())
+    analysis = analyze_targets(s3, sample_snapshot())
     assert analysis.later == LeftForLater()
     assert not [key for key in s3.keys(BUCKET) if key.endswith("left-for-later.json")]
 

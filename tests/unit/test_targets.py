@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from endpoint_optimizer.infra.artifacts import INLINE_BUDGET_BYTES
 from endpoint_optimizer.infra.clients import ASSUMED_ROLE_SECONDS, clients_for_target, role_session_name
 from endpoint_optimizer.infra.settings import ConfigurationError, TargetsSettings
-from endpoint_optimizer.infra.targets import MAX_TARGETS, Home, parse_targets, plan_scan
+from endpoint_optimizer.infra.targets import MAX_TARGETS, Home, parse_targets, targets_of_run
 from endpoint_optimizer.models import Target
 
 HOME = "123456789012"
@@ -36,10 +36,10 @@ def settings(**overrides: str) -> TargetsSettings:
 def test_empty_targets_mean_this_stacks_own_account_and_region_read_without_a_role() -> None:
     # GIVEN no Targets WHEN the run's targets are planned
     chosen = settings()
-    plan = plan_scan(chosen.targets, home=chosen.home, partition="aws", role_name="r", external_id="")
+    run = targets_of_run(chosen.targets, home=chosen.home, partition="aws", role_name="r", external_id="")
     # THEN the one target is this account and region, read with the function's own credentials
-    assert plan.targets == [Target(account_id=HOME, region="us-east-1")]
-    assert plan.inline_limit_bytes == INLINE_BUDGET_BYTES
+    assert run.targets == [Target(account_id=HOME, region="us-east-1")]
+    assert run.inline_limit_bytes == INLINE_BUDGET_BYTES
 
 
 def test_member_accounts_are_read_through_the_member_role_and_this_account_directly_in_any_region() -> None:
@@ -50,7 +50,7 @@ def test_member_accounts_are_read_through_the_member_role_and_this_account_direc
         PARTITION="aws-cn",
     )
     # WHEN the targets are planned
-    plan = plan_scan(
+    run = targets_of_run(
         chosen.targets,
         home=chosen.home,
         partition=chosen.partition,
@@ -58,7 +58,7 @@ def test_member_accounts_are_read_through_the_member_role_and_this_account_direc
         external_id=chosen.member_external_id,
     )
     # THEN only the member account has a role (in the stack's partition) and the external id
-    assert [(t.label, t.role_arn, t.external_id) for t in plan.targets] == [
+    assert [(t.label, t.role_arn, t.external_id) for t in run.targets] == [
         (f"{HOME} us-east-1", None, None),
         (f"{HOME} eu-west-1", None, None),
         (
@@ -68,7 +68,7 @@ def test_member_accounts_are_read_through_the_member_role_and_this_account_direc
         ),
     ]
     # AND the inline snapshot budget is shared, so the map's result fits one state
-    assert plan.inline_limit_bytes * 3 <= INLINE_BUDGET_BYTES
+    assert run.inline_limit_bytes * 3 <= INLINE_BUDGET_BYTES
 
 
 @pytest.mark.parametrize(

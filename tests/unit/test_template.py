@@ -574,19 +574,6 @@ def test_targets_are_scanned_by_a_distributed_map_that_tolerates_no_failure() ->
 
 # ----------------------------------------------------------------------- the member-account role (StackSet)
 
-# Everything the scan reads in a member account, and nothing else.
-MEMBER_READ_ACTIONS = {
-    "sagemaker:ListEndpoints",
-    "sagemaker:DescribeEndpoint",
-    "sagemaker:DescribeEndpointConfig",
-    "sagemaker:ListTags",
-    "sagemaker:ListInferenceComponents",
-    "sagemaker:DescribeInferenceComponent",
-    "tag:GetResources",
-    "application-autoscaling:DescribeScalableTargets",
-    "application-autoscaling:DescribeScheduledActions",
-    "cloudwatch:GetMetricData",
-}
 READ_ONLY_PREFIXES = ("List", "Describe", "Get")
 
 
@@ -603,16 +590,22 @@ def member_role() -> dict[str, Any]:
     return properties
 
 
-def test_the_member_role_grants_exactly_the_scans_reads_and_no_write() -> None:
+def member_role_statements() -> list[dict[str, Any]]:
+    return [s for p in member_role()["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])]
+
+
+def test_the_member_role_grants_reads_only_by_name() -> None:
     """GIVEN the member-account role template (deployed as a StackSet)
     WHEN the actions of its policies are read
-    THEN they are exactly what the scan reads, every one a List/Describe/Get, all allowed, none a wildcard,
-    and the role has no managed policy that could add more.
+    THEN every one is a List/Describe/Get on endpoints, their tags, scaling or metrics, all allowed, none a
+    wildcard, and the role has no managed policy that could add more (which reads exactly:
+    test_each_functions_sagemaker_and_scaling_permissions_are_exactly_what_the_registry_derives).
     """
-    statements = [s for p in member_role()["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])]
+    statements = member_role_statements()
     actions = {str(a) for s in statements for a in as_list(s["Action"])}
 
-    assert actions == MEMBER_READ_ACTIONS
+    assert actions
+    assert all(a.startswith(ENDPOINT_SERVICES) for a in actions)
     assert {s["Effect"] for s in statements} == {"Allow"}
     assert all(a.split(":", 1)[1].startswith(READ_ONLY_PREFIXES) for a in actions)
     assert "ManagedPolicyArns" not in member_role()
@@ -634,19 +627,87 @@ def test_the_member_role_trusts_only_the_optimizer_account_and_requires_the_exte
     assert "Default" not in parameters["ExternalId"] and "Default" not in parameters["OptimizerAccountId"]
 
 
-def test_the_scan_reads_the_same_in_this_account_as_through_the_member_role() -> None:
-    """GIVEN the scan function's own read permissions and the member role's
-    WHEN their actions are compared
-    THEN they are the same set: a target reads alike wherever it is.
-    """
-    own = {
-        str(action)
-        for statement in inline_statements(resources_of_type(FUNCTION_TYPE)["ScanFunction"])
-        for action in as_list(statement["Action"])
-        if not str(action).startswith(("sts:", "s3:", "dynamodb:"))  # its own state, not a target's
-    }
+# ------------------------------------------------------------ IAM derived from the action registry
+# The services through which the optimizer reads and changes endpoints: what each function and the member
+# role hold of them is derived from endpoint_optimizer/registry.py (every rung's reads and writes, and what
+# every decision reads). A function's own plumbing (its state table, the artifact bucket, the member role
+# it assumes, prices, the workflow) has the tests above and below.
+ENDPOINT_SERVICES = ("sagemaker:", "tag:", "application-autoscaling:", "cloudwatch:")
+# The only other services the two functions that touch endpoints may use.
+OWN_PLUMBING = {"ScanFunction": ("sts:", "s3:", "dynamodb:"), "ApplyFunction": ("dynamodb:",)}
+MEMBER_ROLE = "the member role (docs/member-account-role.yaml)"
 
-    assert own == MEMBER_READ_ACTIONS
+
+def allowed_actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {str(a) for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+
+
+def endpoint_grants(grantee: str) -> set[str]:
+    """What `grantee` (a function of the template, or MEMBER_ROLE) is allowed on endpoints and their
+    scaling, tags and metrics."""
+    if grantee == MEMBER_ROLE:
+        statements = member_role_statements()
+    else:
+        statements = inline_statements(resources_of_type(FUNCTION_TYPE)[grantee])
+    return {action for action in allowed_actions(statements) if action.startswith(ENDPOINT_SERVICES)}
+
+
+def derived_from_registry(grantee: str) -> frozenset[str]:
+    """What the registry says `grantee` calls: the scan reads (here and through the member role) what the
+    decisions read; apply calls what the applied actions call; no other function touches endpoints."""
+    from endpoint_optimizer.registry import apply_permissions, scan_reads
+
+    if grantee in ("ScanFunction", MEMBER_ROLE):
+        return scan_reads()
+    if grantee == "ApplyFunction":
+        return apply_permissions()
+    return frozenset()
+
+
+@pytest.mark.parametrize("grantee", [*sorted(resources_of_type(FUNCTION_TYPE)), MEMBER_ROLE])
+def test_each_functions_sagemaker_and_scaling_permissions_are_exactly_what_the_registry_derives(
+    grantee: str,
+) -> None:
+    """GIVEN the action registry (each rung's reads and writes, and what every decision reads) and a
+    function of the template, or the member-account role
+    WHEN its Allow statements on SageMaker, tagging, Application Auto Scaling and CloudWatch are read
+    THEN they grant exactly what the registry derives for it: nothing the code calls is missing, nothing
+    granted is unused (the scan and the member role read alike, so a target reads alike wherever it is).
+    """
+    granted = endpoint_grants(grantee)
+    derived = derived_from_registry(grantee)
+
+    assert sorted(derived - granted) == [], "derived from the registry but not granted"
+    assert sorted(granted - derived) == [], "granted but derived from no rung"
+
+
+@pytest.mark.parametrize("function", sorted(OWN_PLUMBING))
+def test_the_functions_that_touch_endpoints_hold_nothing_else_but_their_own_plumbing(function: str) -> None:
+    """GIVEN the scan and apply functions
+    WHEN their Allow statements are read
+    THEN every action is on endpoints (derived from the registry, above) or on their own plumbing.
+    """
+    granted = allowed_actions(inline_statements(resources_of_type(FUNCTION_TYPE)[function]))
+
+    assert granted
+    assert {a for a in granted if not a.startswith((*ENDPOINT_SERVICES, *OWN_PLUMBING[function]))} == set()
+
+
+def test_the_registry_derives_reads_for_the_scan_and_writes_for_apply() -> None:
+    """GIVEN the action registry
+    WHEN the scan's and the apply function's permissions are derived
+    THEN the scan's are reads only and include what every decision and each rung reads; apply's include
+    the applied rungs' writes (so the tests above compare non-empty sets).
+    """
+    from endpoint_optimizer.decide.ladder import GUARD_READS
+    from endpoint_optimizer.registry import ACTIONS, apply_permissions, scan_reads
+
+    reads = scan_reads()
+    assert set(GUARD_READS) <= reads
+    assert all(set(action.rung.reads) <= reads for action in ACTIONS.values())
+    assert all(a.split(":", 1)[1].startswith(READ_ONLY_PREFIXES) for a in reads)
+    assert set(ACTIONS["park"].rung.writes) <= apply_permissions()
+    assert any(not a.split(":", 1)[1].startswith(READ_ONLY_PREFIXES) for a in apply_permissions())
 
 
 def test_the_member_role_name_matches_the_stacks_default() -> None:
@@ -727,20 +788,51 @@ def test_every_function_runs_python_3_12_on_arm64_with_the_shared_layer_and_trac
         assert {"Runtime", "Architectures", "Layers"}.isdisjoint(function["Properties"]), name
 
 
+# What the Lambda python3.12 runtime provides: boto3 and what it needs. A copy in the layer would shadow it.
+RUNTIME_PROVIDED_PACKAGES = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
+)
+
+
+def locked_requirements(lock: Path) -> dict[str, tuple[str, list[str]]]:
+    """name -> (pinned version, sha256 hashes) of a pip requirements file written with --generate-hashes."""
+    text = re.sub(r"\\\n", " ", lock.read_text(encoding="utf-8"))
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    locked: dict[str, tuple[str, list[str]]] = {}
+    for line in filter(None, lines):
+        requirement, *options = line.split()
+        name, _, version = requirement.partition("==")
+        hashes = [option.removeprefix("--hash=sha256:") for option in options if "sha256" in option]
+        locked[re.sub(r"[-_.]+", "-", name).lower()] = (version, hashes)
+    return locked
+
+
 def test_the_layer_pins_its_dependencies_and_leaves_boto3_to_the_runtime() -> None:
-    """GIVEN the layer's requirements.txt
-    WHEN its requirement lines are read
-    THEN each is pinned with == and none is boto3 or botocore.
+    """GIVEN the layer's build (template Metadata), its Makefile and its lock (requirements.txt, compiled from
+    requirements.in)
+    WHEN they are read
+    THEN the layer is built by its Makefile, which installs the lock with --require-hashes and --no-deps; every
+    locked package is pinned with == and has sha256 hashes; none is boto3, botocore or another package the
+    runtime provides; and every direct dependency of requirements.in is locked at its pinned version.
     """
     layer = resources_of_type("AWS::Serverless::LayerVersion")["EndpointOptimizerLayer"]
-    requirements = ROOT / layer["Properties"]["ContentUri"] / "requirements.txt"
-    lines = [line.strip() for line in requirements.read_text(encoding="utf-8").splitlines()]
-    requirement_lines = [line for line in lines if line and not line.startswith("#")]
-    names = {re.split(r"[\[=<>~!]", line, maxsplit=1)[0].lower() for line in requirement_lines}
+    layer_dir = ROOT / layer["Properties"]["ContentUri"]
+    makefile = (layer_dir / "Makefile").read_text(encoding="utf-8")
+    locked = locked_requirements(layer_dir / "requirements.txt")
+    direct = locked_requirements(layer_dir / "requirements.in")
 
-    assert requirement_lines
-    assert all("==" in line for line in requirement_lines), requirement_lines
-    assert names.isdisjoint({"boto3", "botocore"})
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert "build-EndpointOptimizerLayer:" in makefile
+    for option in ("--require-hashes", "--no-deps", "-r requirements.txt"):
+        assert option in makefile, option
+    assert locked
+    unpinned = {name for name, (version, hashes) in locked.items() if not version or not hashes}
+    assert not unpinned
+    assert all(re.fullmatch(r"[0-9a-f]{64}", h) for _, hashes in locked.values() for h in hashes)
+    assert RUNTIME_PROVIDED_PACKAGES.isdisjoint(locked)
+    for name, (version, _) in direct.items():
+        base = re.sub(r"\[.*\]", "", name)
+        assert locked[base][0] == version, name
 
 
 # ------------------------------------------------------------------------------- parameters and state
@@ -791,25 +883,6 @@ def test_the_state_table_has_the_key_and_ttl_the_item_layout_uses() -> None:
     }
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
-
-
-def test_the_apply_function_is_granted_exactly_what_the_applied_rungs_declare() -> None:
-    """GIVEN the fix ladder's rungs that the apply step carries out (each declares its IAM permissions)
-    WHEN the apply function's Allow statements are read (its own state table aside)
-    THEN they grant exactly the declared permissions: nothing used is missing, nothing granted is unused.
-    """
-    from endpoint_optimizer.decide.ladder import RULES
-
-    declared = {permission for rule in RULES if rule.applied for permission in rule.permissions}
-    granted = {
-        str(action)
-        for statement in inline_statements(resources_of_type(FUNCTION_TYPE)["ApplyFunction"])
-        if statement["Effect"] == "Allow"
-        for action in as_list(statement["Action"])
-        if not str(action).startswith("dynamodb:")
-    }
-
-    assert granted == declared
 
 
 # ------------------------------------------------------------------- least privilege (issue 7, point 7)

@@ -1,6 +1,7 @@
 """Analyze for many targets: each target's snapshot, one at a time, into one plan per target in S3.
 
-Only one snapshot is in memory at a time. What stays is small whatever the fleet: a summary per target,
+`analyze_target` is the one way a snapshot becomes a plan, for the Analyze Lambda (through
+`analyze_fleet`) and the CLI alike. Only one snapshot is in memory at a time. What stays is small whatever the fleet: a summary per target,
 the findings that could be acted on (the stack's own account and region only), and the top findings
 for the report. MaxActionsPerRun applies across all targets, largest known saving first.
 """
@@ -34,6 +35,7 @@ from endpoint_optimizer.models import (
     Plan,
     PlanSummary,
     ScanFailure,
+    ScanSnapshot,
 )
 
 if TYPE_CHECKING:
@@ -132,6 +134,28 @@ def fit_state(analysis: FleetAnalysis, budget: int) -> tuple[FleetAnalysis, list
     return fitted, moved
 
 
+ReadHolds = Callable[[Sequence[Finding]], Holds]
+
+
+def analyze_target(
+    snapshot: ScanSnapshot,
+    prices: PriceBook,
+    policy: Policy,
+    now: datetime,
+    *,
+    home: Home | None = None,
+    read_holds: ReadHolds | None = None,
+) -> tuple[Plan, list[str]]:
+    """One target's plan: every endpoint decided, then the findings that could be proposed but must wait
+    (`read_holds`: open approvals, recent rejections) blocked with the reason. Returns the plan and the
+    "<endpoint>: <reason>" lines of those that wait. `home` None: nothing is report-only (the CLI)."""
+    plan = plan_for(snapshot, prices, policy, now, home=home)
+    candidates = [finding for finding in plan.findings if is_actionable(finding)]
+    if read_holds is None or not candidates:
+        return plan, []
+    return hold_back(plan, read_holds(candidates), policy, now)
+
+
 def analyze_fleet(
     s3: S3Client,
     bucket: str,
@@ -142,7 +166,7 @@ def analyze_fleet(
     now: datetime,
     run_id: str,
     home: Home,
-    read_holds: Callable[[Sequence[Finding]], Holds] | None = None,
+    read_holds: ReadHolds | None = None,
 ) -> FleetAnalysis:
     """`read_holds` reads the open approvals and rejections of the endpoints that could be proposed (the
     state table); those endpoints wait, blocked with the reason in their plan, and leave their place."""
@@ -157,11 +181,8 @@ def analyze_fleet(
             unscanned.append(scan.model_copy(update={"message": scan.message[:300]}))
             continue
         snapshot = load_snapshot(s3, bucket, scan)
-        plan = plan_for(snapshot, prices, policy, now, home=home)
-        candidates = [finding for finding in plan.findings if is_actionable(finding)]
-        if read_holds is not None and candidates:
-            plan, held = hold_back(plan, read_holds(candidates), policy, now)
-            waiting += held
+        plan, held = analyze_target(snapshot, prices, policy, now, home=home, read_holds=read_holds)
+        waiting += held
         key = store_plan(s3, bucket, plan, execution_id=run_id, account_id=snapshot.account_id)
         plans.append(
             summarize_plan(

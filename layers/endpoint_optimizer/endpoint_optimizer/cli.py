@@ -20,16 +20,12 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_optimizer.act.park import RestoreFailed, restore
-from endpoint_optimizer.decide.plan import analyze
-from endpoint_optimizer.decide.pricing import (
-    LocalPriceCache,
-    bundled_price_book,
-    default_price_cache_path,
-    live_price_book,
-)
+from endpoint_optimizer.analysis import analyze_target
+from endpoint_optimizer.decide.pricing import bundled_price_book, live_price_book
 from endpoint_optimizer.infra.clients import Clients, pricing_client
+from endpoint_optimizer.infra.price_cache import LocalPriceCache, default_price_cache_path
 from endpoint_optimizer.infra.settings import Policy
-from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.models import Plan
 from endpoint_optimizer.notify.report import render_report
 from endpoint_optimizer.notify.slack import usd
@@ -134,7 +130,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         prices = prices.with_discount(args.discount)
     for note in prices.notes:
         print(f"note: {note}", file=sys.stderr)
-    plan = analyze(snapshot, prices, policy, now, run_id="cli").plan
+    # The Analyze Lambda's own path (analyze_fleet runs it per target), without its holds: the CLI only
+    # reports, and nothing here is report-only as the stack's home would make it.
+    plan, _ = analyze_target(snapshot, prices, policy, now)
     render_plan(plan, sys.stdout)
     if args.output:
         write_plan(plan, Path(args.output))

@@ -242,14 +242,6 @@ class ProposedAction(Model):
     rejection_cooldown_days: int = Field(default=DEFAULT_REJECTION_COOLDOWN_DAYS, ge=0)
 
 
-class Analysis(Model):
-    """What the Analyze step returns to the workflow."""
-
-    plan: Plan
-    actions: list[ProposedAction]
-    deferred: list[str] = Field(default_factory=list)  # actionable endpoints left for a later run
-
-
 class ApprovalState(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

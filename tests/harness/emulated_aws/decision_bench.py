@@ -5,26 +5,35 @@ that must be left alone, or one its limits forbid; advice counts as agreeing onl
 and the cost of endpoints needing a fix that got an accepted, unblocked one. Exits non-zero when a
 threshold of the issue is missed.
 
-`--ladder PATH` grades another version of `endpoint_optimizer/decide/ladder.py` (e.g. `git show HEAD~1:...`) on
-the same fleet: the before/after of a change to the decisions, per archetype.
+`--ref GIT_REF` grades the product at another commit (e.g. `--ref HEAD~1`) on the same fleet: the
+before/after of a change to the decisions, per archetype. The package of that commit is taken with
+`git archive` into a temporary directory and imported from there in a subprocess, so the whole decide
+package (ladder, rungs, signals, prices) is the one of that commit, and this fleet and its labels are
+today's. Any commit since the package split (decide/) can be graded.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import io
 import json
+import os
+import subprocess
 import sys
+import tarfile
+import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 
+import endpoint_optimizer
 from emulated_aws.labelled_fleet import generate, labelled_price_book
-from endpoint_optimizer.decide import ladder as current_ladder
+from endpoint_optimizer.decide import ladder
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.models import Action
 
+REPO = Path(__file__).resolve().parents[3]
+LAYER = "layers/endpoint_optimizer"  # the directory that holds the endpoint_optimizer package
 POLICY = {
     "MODE": "approve",
     "LOOKBACK_DAYS": "14",
@@ -35,28 +44,42 @@ POLICY = {
 }
 
 
-def _ladder(path: str | None) -> ModuleType:
-    if path is None:
-        return current_ladder
-    spec = importlib.util.spec_from_file_location("ladder_under_test", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"--ladder {path}: not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+def graded_at(ref: str) -> int:
+    """This bench in a subprocess that imports endpoint_optimizer as it was at `ref`."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, f"{LAYER}/endpoint_optimizer"],
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise SystemExit(f"--ref {ref}: {archive.stderr.decode().strip()}")
+    with tempfile.TemporaryDirectory(prefix="decision-bench-") as copy:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(copy, filter="data")
+        # PYTHONPATH comes before the editable install's path: the copy is the package imported.
+        path = os.pathsep.join([str(Path(copy) / LAYER), str(REPO / "tests" / "harness")])
+        env = {**os.environ, "PYTHONPATH": path}
+        command = [sys.executable, "-m", "emulated_aws.decision_bench", "--comparison", ref]
+        return subprocess.run(command, cwd=REPO, env=env, check=False).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ladder", help="grade this copy of ladder.py instead of the installed one")
+    parser.add_argument("--ref", help="grade the package of this git commit instead of the checkout's")
+    parser.add_argument("--comparison", help=argparse.SUPPRESS)  # set by --ref in its subprocess
     args = parser.parse_args(argv)
-    ladder = _ladder(args.ladder)
+    if args.ref is not None:
+        return graded_at(args.ref)
+    if args.comparison is not None:
+        print(f"graded: endpoint_optimizer at {args.comparison} ({Path(endpoint_optimizer.__file__).parent})")
+    # Commits before the action registry called the fleet-level rung (consolidate) directly.
+    decide_fleet = vars(ladder).get("decide_fleet") or vars(ladder)["consolidate"]
     now = datetime(2026, 11, 30, 12, tzinfo=UTC)
     policy = Policy.from_env(POLICY)
     prices = labelled_price_book()
     fleet = generate(now, copies=20, seed=2026)
-    findings = ladder.consolidate(
+    findings = decide_fleet(
         [ladder.decide(item.scanned, prices, policy, now) for item in fleet],
         [i.scanned for i in fleet],
         prices,
@@ -99,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         f"cost needing a fix {need_cost:,.2f} USD/month of which {coverage:.1%} covered by accepted actions; "
         f"{missed_savings_endpoints:.0f} endpoint(s) needing a fix missed; savings proposed {proposed_savings:,.2f} USD/month"
     )
-    if args.ladder is not None:  # a comparison run never overwrites the record of the product's own
+    if args.comparison is not None:  # a comparison run never overwrites the record of the product's own
         return 0
     Path(".bench").mkdir(exist_ok=True)
     Path(".bench/decisions.json").write_text(

@@ -17,13 +17,13 @@ from urllib.parse import parse_qs
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from endpoint_optimizer.infra.table import (
+from endpoint_optimizer.infra.stores import (
     LOCK_APPLY_MARGIN,
     ApprovalAlreadyDecided,
     ApprovalExpired,
     ApprovalNotFound,
+    ApprovalRecords,
     LockHeld,
-    StateTable,
 )
 from endpoint_optimizer.models import Approval, ApprovalLock, ApprovalState, ProposedAction, Rejection
 from endpoint_optimizer.notify import slack
@@ -61,9 +61,9 @@ def already_open(action: ProposedAction, holder: ApprovalLock | None) -> str:
 
 
 def request_approval(
-    table: StateTable,
+    table: ApprovalRecords,
     stepfunctions: SFNClient,
-    webhook_url: str,
+    poster: slack.SlackPoster,
     action: ProposedAction,
     *,
     task_token: str,
@@ -103,8 +103,7 @@ def request_approval(
         return ApprovalSkipped(reason)
     try:
         table.put_approval(approval)  # before the card: a button must never point at a missing approval
-        slack.post(
-            webhook_url,
+        poster.post(
             text=f"Approve {finding.action.value} of {finding.endpoint_name}? "
             f"Saves {slack.usd(finding.estimated_monthly_savings_usd)} a month.",
             blocks=slack.approval_card(finding, approval.approval_id, approval.expires_at),
@@ -159,7 +158,7 @@ def parse_interaction(body: str) -> BlockActions:
 
 
 def handle_click(
-    table: StateTable,
+    table: ApprovalRecords,
     stepfunctions: SFNClient,
     interaction: BlockActions,
     *,
@@ -210,14 +209,14 @@ def handle_click(
     return InteractionOutcome(HTTPStatus.OK, message, approval)
 
 
-def _release(table: StateTable, approval: Approval) -> None:
+def _release(table: ApprovalRecords, approval: Approval) -> None:
     finding = approval.finding
     table.release_lock(
         finding.account_id, finding.region, finding.endpoint_name, approval_id=approval.approval_id
     )
 
 
-def _start_cooldown(table: StateTable, approval: Approval, *, user_id: str, now: datetime) -> str:
+def _start_cooldown(table: ApprovalRecords, approval: Approval, *, user_id: str, now: datetime) -> str:
     """A rejection keeps the endpoint out of the next runs' proposals for the cooldown, and ends the
     approval's hold on it. The workflow has been told already: a failure here is said, not raised."""
     finding = approval.finding
@@ -240,6 +239,19 @@ def _start_cooldown(table: StateTable, approval: Approval, *, user_id: str, now:
     return f" Not proposed again before {until.astimezone(UTC).strftime('%Y-%m-%d')}."
 
 
+def update_card(poster: slack.SlackPoster, interaction: BlockActions, outcome: InteractionOutcome) -> None:
+    """Replace the clicked card with the verdict, when a decision was made and Slack gave a response_url
+    (raises what the poster raises: the caller decides whether a stale card matters)."""
+    if outcome.approval is None or not interaction.response_url:
+        return
+    finding = outcome.approval.finding
+    poster.replace(
+        interaction.response_url,
+        text=outcome.message,
+        blocks=slack.decided_card(f"{finding.action.value} *{finding.endpoint_name}*", outcome.message),
+    )
+
+
 def invalid_request(reason: str) -> InteractionOutcome:
     return InteractionOutcome(HTTPStatus.BAD_REQUEST, reason)
 
@@ -255,4 +267,5 @@ __all__ = [
     "invalid_request",
     "parse_interaction",
     "request_approval",
+    "update_card",
 ]

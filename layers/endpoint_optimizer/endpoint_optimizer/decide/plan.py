@@ -1,7 +1,7 @@
 """Decisions are pure: scanned endpoint + prices + policy + now -> Finding, with reasons in numbers.
 
-No boto3 here. The per-endpoint rules live in `ladder` (the fix ladder, one registry); this module
-makes the plan of a target and chooses what to act on this run. The same reason text goes to the
+No boto3 here. The rungs live in `rules` (one module each, one registry) and `ladder` walks them; this
+module makes the plan of a target and chooses what to act on this run. The same reason text goes to the
 plan, Slack, SNS and the ledger.
 """
 
@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from endpoint_optimizer.decide.ladder import consolidate, decide, rule_for, unscanned_finding
+from endpoint_optimizer.decide.ladder import decide, decide_fleet, unscanned_finding
 from endpoint_optimizer.decide.pricing import PriceBook
+from endpoint_optimizer.decide.rules import risk_rank, rung_for
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.infra.targets import Home
 from endpoint_optimizer.models import (
     Action,
-    Analysis,
     Finding,
     Holds,
     Plan,
@@ -27,18 +27,7 @@ from endpoint_optimizer.models import (
     VariantFacts,
 )
 
-# Blast radius order: reversible in one step and small first.
-RISK_RANK = {
-    Action.SCHEDULE: 0,
-    Action.SCALE_TO_ZERO: 1,
-    Action.PARK: 2,
-    Action.RIGHTSIZE: 3,
-    Action.MIGRATE_GRAVITON: 4,
-    Action.MIGRATE_SERVERLESS: 5,
-    Action.CONSOLIDATE: 6,
-}
-
-__all__ = ["analyze", "choose_actions", "decide", "hold_back", "hold_reason", "is_actionable", "plan_for"]
+__all__ = ["choose_actions", "decide", "hold_back", "hold_reason", "is_actionable", "plan_for"]
 
 # Outside the stack's own account and region nothing is applied (the apply function's clients and IAM
 # are scoped to them): such findings keep their action and numbers, and say why nobody is asked.
@@ -66,7 +55,7 @@ def plan_for(
         findings=[
             report_only(finding, home)
             for finding in [
-                *consolidate(
+                *decide_fleet(
                     [
                         with_scan_facts(decide(scanned, prices, policy, now), scanned, snapshot)
                         for scanned in snapshot.endpoints
@@ -121,7 +110,7 @@ def is_actionable(finding: Finding) -> bool:
     carry out (the other rungs are reported with their savings until their apply step exists)."""
     if finding.action == Action.NONE or finding.blocked_by:
         return False
-    rung = rule_for(finding.action)
+    rung = rung_for(finding.action)
     return rung is not None and rung.applied
 
 
@@ -179,10 +168,8 @@ def choose_actions(
     """What to act on this run (blast radius: MaxActionsPerRun over all targets) and what is deferred."""
     if policy.mode == "report":
         return [], []
-    # Smallest risk first (the easiest to undo), then the largest known saving.
-    ordered = sorted(
-        actionable, key=lambda f: (RISK_RANK.get(f.action, len(RISK_RANK)), *largest_saving_first(f))
-    )
+    # Smallest risk first (each rung's risk rank: the easiest to undo), then the largest known saving.
+    ordered = sorted(actionable, key=lambda f: (risk_rank(f.action), *largest_saving_first(f)))
     chosen: list[Finding] = []
     deferred: list[str] = []
     changed_usd = 0.0
@@ -206,27 +193,6 @@ def choose_actions(
         for finding in chosen
     ]
     return actions, deferred
-
-
-def analyze(
-    snapshot: ScanSnapshot,
-    prices: PriceBook,
-    policy: Policy,
-    now: datetime,
-    *,
-    run_id: str,
-    home: Home | None = None,
-    holds: Holds | None = None,
-) -> Analysis:
-    """Decide every endpoint, then choose what to act on this run (blast radius: MaxActionsPerRun);
-    endpoints `holds` says must wait are blocked first, so they leave their place to others."""
-    plan = plan_for(snapshot, prices, policy, now, home=home)
-    if holds is not None:
-        plan, _ = hold_back(plan, holds, policy, now)
-    actions, deferred = choose_actions(
-        [finding for finding in plan.findings if is_actionable(finding)], policy, run_id=run_id
-    )
-    return Analysis(plan=plan, actions=actions, deferred=deferred)
 
 
 def _action_id(run_id: str, endpoint_name: str) -> str:

@@ -71,7 +71,7 @@ def member_role_arn(partition: str, account_id: str, role_name: str) -> str:
     return f"arn:{partition}:iam::{account_id}:role/{role_name}"
 
 
-class ScanPlan(BaseModel):
+class TargetsOfRun(BaseModel):
     """What the Find targets step hands to the Scan targets map."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -82,14 +82,14 @@ class ScanPlan(BaseModel):
     inline_limit_bytes: int = Field(ge=0)
 
 
-def plan_scan(
+def targets_of_run(
     pairs: list[tuple[str, str]],
     *,
     home: Home,
     partition: str,
     role_name: str,
     external_id: str,
-) -> ScanPlan:
+) -> TargetsOfRun:
     """The targets of one run (no pairs = the stack's own account and region)."""
     chosen = pairs or [(home.account_id, home.region)]
     targets = [
@@ -103,4 +103,4 @@ def plan_scan(
         )
         for account_id, region in chosen
     ]
-    return ScanPlan(targets=targets, inline_limit_bytes=INLINE_BUDGET_BYTES // len(targets))
+    return TargetsOfRun(targets=targets, inline_limit_bytes=INLINE_BUDGET_BYTES // len(targets))

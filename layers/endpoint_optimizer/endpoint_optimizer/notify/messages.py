@@ -302,8 +302,6 @@ def summary_message(
     return Message(subject=subject[:MAX_SUBJECT], text=text, blocks=blocks, slack_text="\n".join(lines))
 
 
-def send(sns: SNSClient, topic_arn: str, webhook_url: str, message: Message) -> None:
+def send(sns: SNSClient, topic_arn: str, poster: slack.SlackPoster, message: Message) -> None:
     sns.publish(TopicArn=topic_arn, Subject=message.subject, Message=message.text)
-    slack.post(
-        webhook_url, text=(message.slack_text or message.text)[:SLACK_TEXT_CHARS], blocks=message.blocks
-    )
+    poster.post(text=(message.slack_text or message.text)[:SLACK_TEXT_CHARS], blocks=message.blocks)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from endpoint_optimizer.decide.ladder import SIGNAL_FIELDS, reading
+from endpoint_optimizer.decide.signals import SIGNAL_FIELDS, reading
 from endpoint_optimizer.models import (
     Action,
     Finding,

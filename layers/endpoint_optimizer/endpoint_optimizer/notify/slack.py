@@ -1,5 +1,5 @@
-"""Slack messages as Block Kit (built with slack-sdk's models, which enforce Slack's limits), posting, and
-verifying that an interaction request comes from Slack.
+"""Slack messages as Block Kit (built with slack-sdk's models, which enforce Slack's limits), posting (the
+SlackPoster seam), and verifying that an interaction request comes from Slack.
 
 Buttons carry only the short approval id; the Step Functions task token stays in DynamoDB.
 """
@@ -11,6 +11,7 @@ import binascii
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Protocol
 
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.models.blocks import (
@@ -25,7 +26,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 from slack_sdk.signature import Clock, SignatureVerifier
-from slack_sdk.webhook import WebhookClient
+from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from endpoint_optimizer.models import Finding
 
@@ -111,19 +112,48 @@ def divider() -> Block:
     return DividerBlock()
 
 
-def post(webhook_url: str, text: str, blocks: list[Block], *, timeout_s: int = 10) -> None:
-    """Post to an incoming webhook or a response_url; slack-sdk retries on HTTP 429 (Retry-After)."""
-    client = WebhookClient(
-        webhook_url, timeout=timeout_s, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)]
-    )
-    response = client.send(text=text, blocks=blocks[:MAX_BLOCKS])
-    if response.status_code != 200:
-        raise SlackPostFailed(f"Slack answered HTTP {response.status_code}: {response.body[:200]}")
+class SlackPoster(Protocol):
+    """Where messages go: the channel's incoming webhook, and a clicked card's `response_url`. Handlers
+    pass one in (WebhookPoster); tests pass a recording fake."""
+
+    def post(self, text: str, blocks: list[Block]) -> None:
+        """Post a message to the channel (SlackPostFailed when Slack refuses it)."""
+        ...
+
+    def replace(self, response_url: str, text: str, blocks: list[Block]) -> None:
+        """Replace the message a click came from (SlackPostFailed when Slack refuses it)."""
+        ...
 
 
-def replace_message(response_url: str, text: str, blocks: list[Block], *, timeout_s: int = 2) -> None:
-    client = WebhookClient(response_url, timeout=timeout_s)
-    response = client.send(text=text, blocks=blocks, replace_original=True)
+class WebhookPoster:
+    """slack-sdk's WebhookClient. `webhook_url` is the incoming webhook (a secret); a poster that only
+    answers clicks (the interactions function, which holds no webhook) has none."""
+
+    def __init__(
+        self, webhook_url: str | None = None, *, timeout_s: int = 10, replace_timeout_s: int = 2
+    ) -> None:
+        self._webhook_url = webhook_url
+        self._timeout_s = timeout_s
+        # Slack waits 3 s for the interaction's answer: the card update must not eat that.
+        self._replace_timeout_s = replace_timeout_s
+
+    def post(self, text: str, blocks: list[Block]) -> None:
+        """slack-sdk retries on HTTP 429 (Retry-After)."""
+        if not self._webhook_url:
+            raise SlackPostFailed("no incoming webhook to post to")
+        client = WebhookClient(
+            self._webhook_url,
+            timeout=self._timeout_s,
+            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+        )
+        _check(client.send(text=text, blocks=blocks[:MAX_BLOCKS]))
+
+    def replace(self, response_url: str, text: str, blocks: list[Block]) -> None:
+        client = WebhookClient(response_url, timeout=self._replace_timeout_s)
+        _check(client.send(text=text, blocks=blocks, replace_original=True))
+
+
+def _check(response: WebhookResponse) -> None:
     if response.status_code != 200:
         raise SlackPostFailed(f"Slack answered HTTP {response.status_code}: {response.body[:200]}")
 

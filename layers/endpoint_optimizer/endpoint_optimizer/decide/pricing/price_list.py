@@ -1,43 +1,27 @@
-"""Prices: live from the AWS Price List API, cached for a day, over a bundled and sourced fallback table.
+"""Live prices from the AWS Price List API (`pricing:GetProducts`, service code `AmazonSageMaker`), read
+at most once a day through a `PriceCacheStore`.
 
-- Hosting: USD per instance-hour by (region, instance type). The bundled rows in
-  `data/hosting_prices.csv` carry their source and date, copied from the project's shared price points
-  (../shared/data/sagemaker_realtime_prices.csv, read 2026-11-30).
-- Serverless: USD per GB-second of on-demand compute by region.
-- Live prices (`live_price_book`) come from `pricing:GetProducts` (service code `AmazonSageMaker`); a live
-  row overrides the bundled row for the same key, and every row keeps its source and date. Any failure of
-  the live lookup falls back to the bundled table and says so in `PriceBook.notes`.
-- A negotiated discount (`PriceDiscountPercent`) is applied with `PriceBook.with_discount` and named in
-  every discounted row's source.
-
-A price that is in neither the live answer nor the bundled table is unknown: `hourly` returns None and the
-caller says so. It is never guessed from a neighbouring size or region.
+A live row overrides the bundled row for the same key, and every row keeps its source and date. Any
+failure of the live lookup falls back to the bundled table and says so in `PriceBook.notes`. The pricing
+client is passed in.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from functools import cache
-from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict
 
-from endpoint_optimizer.models import HOURS_PER_MONTH, Variant
+from endpoint_optimizer.decide.pricing.book import PriceBook, bundled_price_book
+from endpoint_optimizer.decide.pricing.cache import CACHE_TTL, PriceCacheStore
+from endpoint_optimizer.infra.price_cache import PriceRow
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-# ------------------------------------------------------------------------------------------------ facts
 
 
 # GetProducts (botocore 1.43.127 `pricing/2017-10-15/service-2.json`, read 2026-11-30): ServiceCode
@@ -73,248 +57,7 @@ SERVERLESS_FILTERS = {"productFamily": "ML Serverless"}
 SERVERLESS_USAGE = re.compile(r"^(?:[A-Z0-9]+(?:-[A-Z0-9]+)*-)?ServerlessInf:Mem-(\d+)GB$")
 SECOND_UNITS = frozenset({"second", "seconds", "sec", "secs"})
 
-# Bundled serverless fallback, us-east-1 only: $0.00006 per second at 3072 MB (USE1-ServerlessInf:Mem-3GB,
-# SKU PUE6HBQ8KFHBUN5T, "AWS Price List API checked September 9 ... effective September 1", a third-party
-# reading; /work/shared/facts/serverless_pricing.md section 2). Divided by 3 GB: $0.00002 per GB-second.
-# That division is ours (derived), not a rate AWS published. Other regions: unknown.
-BUNDLED_SERVERLESS_USD_PER_SECOND_3GB = 0.00006
-BUNDLED_SERVERLESS_SOURCE = (
-    "derived: $0.00006 per second at 3072 MB (USE1-ServerlessInf:Mem-3GB, SKU PUE6HBQ8KFHBUN5T, "
-    "AWS Price List API as read by a third party 2026-09-09) divided by 3 GB; "
-    "shared facts/serverless_pricing.md"
-)
-BUNDLED_SERVERLESS_DATE = "2026-09-01 (price effective; read 2026-09-09)"
-
-CACHE_TTL = timedelta(hours=24)
 MAX_REASON = 160  # characters of an error kept in a note
-
-
-# ------------------------------------------------------------------------------------------------ prices
-
-
-@dataclass(frozen=True)
-class HostingPrice:
-    region: str
-    instance_type: str
-    usd_per_hour: float
-    source: str
-    source_date: str
-
-
-@dataclass(frozen=True)
-class ServerlessPrice:
-    """On-demand Serverless Inference compute, per GB of configured memory per second.
-
-    `derived` is True when the rate is our arithmetic on a price read elsewhere (the bundled fallback),
-    not a rate read from the Price List for this region.
-    """
-
-    region: str
-    usd_per_gb_second: float
-    source: str
-    source_date: str
-    derived: bool = False
-
-
-class PriceRow(BaseModel):
-    """One price as cached: hosting (per instance-hour, `instance_type` set) or serverless (per GB-second)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: Literal["hosting", "serverless"]
-    region: str
-    instance_type: str | None = None
-    usd: float
-    source: str
-    source_date: str
-    derived: bool = False
-
-
-class CachedPrices(BaseModel):
-    fetched_at: datetime
-    rows: list[PriceRow]
-
-
-@dataclass(frozen=True)
-class PriceBook:
-    """Hosting prices by (region, instance type), serverless prices by region, and what the reader must
-    know about where they came from (`notes`: a failed live lookup, a discount)."""
-
-    prices: dict[tuple[str, str], HostingPrice]
-    serverless: dict[str, ServerlessPrice] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def hourly(self, region: str, instance_type: str) -> HostingPrice | None:
-        return self.prices.get((region, instance_type))
-
-    def serverless_usd_per_gb_second(self, region: str) -> ServerlessPrice | None:
-        return self.serverless.get(region)
-
-    def monthly_cost(self, region: str, variants: list[Variant]) -> tuple[float | None, list[str]]:
-        """Monthly cost of the instance variants (730 h); (None, unknown types) when any price is unknown."""
-        total = 0.0
-        unknown: list[str] = []
-        for variant in variants:
-            if variant.is_serverless or variant.instance_type is None:
-                continue
-            price = self.hourly(region, variant.instance_type)
-            if price is None:
-                unknown.append(variant.instance_type)
-                continue
-            total += price.usd_per_hour * variant.instance_count * HOURS_PER_MONTH
-        if unknown:
-            return None, sorted(set(unknown))
-        return round(total, 2), []
-
-    def with_discount(self, percent: float) -> PriceBook:
-        """Every price x (1 - percent/100), the discount named in each row's source (PriceDiscountPercent)."""
-        if not 0 <= percent < 100:
-            raise ValueError(f"PriceDiscountPercent must be at least 0 and below 100, got {percent}")
-        if percent == 0:
-            return self
-        factor = 1 - percent / 100
-        label = f"less {percent:g}% negotiated discount (PriceDiscountPercent)"
-        return PriceBook(
-            prices={
-                key: replace(
-                    price, usd_per_hour=price.usd_per_hour * factor, source=f"{price.source}; {label}"
-                )
-                for key, price in self.prices.items()
-            },
-            serverless={
-                region: replace(
-                    price,
-                    usd_per_gb_second=price.usd_per_gb_second * factor,
-                    source=f"{price.source}; {label}",
-                )
-                for region, price in self.serverless.items()
-            },
-            notes=[*self.notes, f"prices are list prices {label}"],
-        )
-
-    def merged(self, rows: Iterable[PriceRow], notes: Iterable[str] = ()) -> PriceBook:
-        """This book with `rows` overriding the prices they name (live over bundled)."""
-        prices = dict(self.prices)
-        serverless = dict(self.serverless)
-        for row in rows:
-            if row.kind == "hosting" and row.instance_type:
-                prices[(row.region, row.instance_type)] = HostingPrice(
-                    row.region, row.instance_type, row.usd, row.source, row.source_date
-                )
-            elif row.kind == "serverless":
-                serverless[row.region] = ServerlessPrice(
-                    row.region, row.usd, row.source, row.source_date, row.derived
-                )
-        return PriceBook(prices, serverless, [*self.notes, *notes])
-
-
-@cache
-def _bundled_rows() -> tuple[PriceRow, ...]:
-    text = resources.files("endpoint_optimizer").joinpath("data/hosting_prices.csv").read_text("utf-8")
-    rows = [
-        PriceRow(
-            kind="hosting",
-            region=row["region"],
-            instance_type=row["instance_type"],
-            usd=float(row["usd_per_hour"]),
-            source=row["source"],
-            source_date=row["source_date"],
-        )
-        for row in csv.DictReader(text.splitlines())
-    ]
-    rows.append(
-        PriceRow(
-            kind="serverless",
-            region="us-east-1",
-            usd=BUNDLED_SERVERLESS_USD_PER_SECOND_3GB / 3,
-            source=BUNDLED_SERVERLESS_SOURCE,
-            source_date=BUNDLED_SERVERLESS_DATE,
-            derived=True,
-        )
-    )
-    return tuple(rows)
-
-
-def bundled_price_book() -> PriceBook:
-    """The offline table: a new book each call (the parsed rows are cached), so no caller shares notes."""
-    return PriceBook({}).merged(_bundled_rows())
-
-
-# ------------------------------------------------------------------------------------------------ cache
-
-
-class PriceCacheStore(Protocol):
-    def load(self) -> tuple[datetime, list[PriceRow]] | None: ...
-
-    def save(self, fetched_at: datetime, rows: list[PriceRow]) -> None: ...
-
-
-def region_set(regions: Iterable[str]) -> str:
-    return ",".join(sorted(set(regions)))
-
-
-def default_price_cache_path(regions: Iterable[str]) -> Path:
-    """The CLI's price cache, under the user's cache directory (XDG_CACHE_HOME or ~/.cache)."""
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "endpoint-optimizer" / f"prices-{region_set(regions).replace(',', '_')}.json"
-
-
-class LocalPriceCache:
-    """A JSON file: what the CLI keeps on a laptop. One file per region set (`default_price_cache_path`)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def load(self) -> tuple[datetime, list[PriceRow]] | None:
-        try:
-            cached = CachedPrices.model_validate_json(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None  # missing or unreadable: one live lookup, nothing else
-        return cached.fetched_at, cached.rows
-
-    def save(self, fetched_at: datetime, rows: list[PriceRow]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(
-            CachedPrices(fetched_at=fetched_at, rows=rows).model_dump_json(), encoding="utf-8"
-        )
-        temporary.replace(self.path)  # atomic: a crash never leaves half a file
-
-
-class DynamoDBPriceCache:
-    """One item `PRICECACHE#<region set>` / `PRICES` in the state table; the TTL attribute `expiration`
-    lets DynamoDB remove it once stale (freshness is still checked on read: TTL deletion is lazy)."""
-
-    SORT_KEY = "PRICES"
-
-    def __init__(self, dynamodb: DynamoDBClient, table_name: str, regions: Sequence[str]) -> None:
-        self._dynamodb = dynamodb
-        self._table = table_name
-        self._key = {"pk": {"S": f"PRICECACHE#{region_set(regions)}"}, "sk": {"S": self.SORT_KEY}}
-
-    def load(self) -> tuple[datetime, list[PriceRow]] | None:
-        item = self._dynamodb.get_item(TableName=self._table, Key=self._key).get("Item")
-        if not item or "body" not in item:
-            return None
-        try:
-            cached = CachedPrices.model_validate_json(item["body"]["S"])
-        except (KeyError, ValueError):
-            return None
-        return cached.fetched_at, cached.rows
-
-    def save(self, fetched_at: datetime, rows: list[PriceRow]) -> None:
-        body = CachedPrices(fetched_at=fetched_at, rows=rows).model_dump_json()
-        self._dynamodb.put_item(
-            TableName=self._table,
-            Item={
-                **self._key,
-                "body": {"S": body},
-                "expiration": {"N": str(int((fetched_at + CACHE_TTL).timestamp()))},
-            },
-        )
-
-
-# ------------------------------------------------------------------------------------------------ live
 
 
 def live_price_book(
