@@ -1,5 +1,5 @@
 """The state table's stores: one protocol per record kind, each with a DynamoDB implementation and an
-in-memory twin that behaves the same (tests/unit/test_stores_contract.py runs both). keys.py is the
+in-memory twin that behaves the same (tests/unit/infra/test_stores_contract.py runs both). keys.py is the
 table's key plan."""
 
 from endpoint_optimizer.infra.stores.approvals import (

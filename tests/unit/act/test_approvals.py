@@ -1,7 +1,7 @@
 """A click decides an approval once; a click that loses the race with the timeout changes nothing.
 
 On the in-memory state table and a recording Slack: the same behaviour as DynamoDB's
-(tests/unit/test_stores_contract.py holds the twins to it), without moto or HTTP."""
+(tests/unit/infra/test_stores_contract.py holds the twins to it), without moto or HTTP."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import pytest
 
 from endpoint_optimizer.notify.slack import UnverifiedRequest, verified_body
 
-EVENT = Path(__file__).resolve().parents[2] / "events" / "slack_interaction.json"
+EVENT = Path(__file__).resolve().parents[3] / "events" / "slack_interaction.json"
 SECRET = "sample-signing-secret"  # the secret events/slack_interaction.json is signed with
 
 
