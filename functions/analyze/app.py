@@ -13,7 +13,7 @@ from endpoint_optimizer.infra.events import AnalyzeRequest
 from endpoint_optimizer.infra.observability import logger, metrics, tracer
 from endpoint_optimizer.infra.price_cache import DynamoDBPriceCache
 from endpoint_optimizer.infra.settings import AnalyzeSettings, Policy
-from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.infra.stores import StateTable
 
 policy = Policy.from_env()
 settings = AnalyzeSettings.from_env()

@@ -8,7 +8,7 @@ from typing import Any
 
 from emulated_aws.server import EmulatedAws
 from emulated_aws.stack import Stack
-from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.models import Approval, ApprovalState, ProposedAction
 from tests.conftest import load_event
 from tests.e2e.conftest import Fleet

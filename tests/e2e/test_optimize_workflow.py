@@ -12,7 +12,7 @@ from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack
 from endpoint_optimizer.cli import main as cli
 from endpoint_optimizer.decide.plan import is_actionable
-from endpoint_optimizer.infra.table import StateTable
+from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.models import ApprovalLock
 from tests.conftest import load_event
 from tests.e2e.conftest import APPROVER, SIGNING_SECRET, Fleet, start_run

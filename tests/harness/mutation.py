@@ -30,12 +30,12 @@ PACKAGE = Path("layers/endpoint_optimizer/endpoint_optimizer")
 # The code that changes or guards customer endpoints: the mutants of the apply, approval and ledger
 # code, and of the guards that decide whether an endpoint may get a proposal at all. Each group names
 # its files (under src/endpoint_optimizer, where mutmut keeps a .meta per file) and their mutants.
-_ACT = ("park", "recheck", "snapshot", "restore", "way_back", "endpoint_state")
+_ACT = ("park", "recheck", "capture", "restore", "way_back", "endpoint_state")
 # The state table's DynamoDB stores (what infra/table.py was), not their in-memory twins (test code's
 # stand-ins: a mutant there is caught, or not, by the contract test, which says nothing of production).
 # mutmut 3.7 names a method's mutants x<U+01C1><class><U+01C1><method>__mutmut_<n> (trampoline_templates.py).
 METHOD = "\u01c1"
-_STORES = ("approvals", "holds", "snapshots", "intents", "ledger", "dynamodb", "keys")
+_STORES = ("approvals", "holds", "way_backs", "intents", "ledger", "dynamodb", "keys")
 MUTANTS: dict[str, dict[str, list[str]]] = {
     "actions.py": {f"act/{m}.py": [f"endpoint_optimizer.act.{m}.*"] for m in _ACT},
     "approvals.py": {"act/approvals.py": ["endpoint_optimizer.act.approvals.*"]},

@@ -14,7 +14,7 @@ from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.infra.stores import StateTable
-from endpoint_optimizer.models import Action, ActionResult, ProposedAction, Snapshot
+from endpoint_optimizer.models import Action, ActionResult, ProposedAction, WayBack
 from endpoint_optimizer.scan.region import scan_region
 
 # One fixed clock: every reset recreates the same endpoint with the same LastModifiedTime, so one scan
@@ -96,10 +96,10 @@ def fresh(aws: EmulatedAws, *, metrics: bool = True) -> None:
 
 def scanned_park_action(aws: EmulatedAws, *, action_id: str = "a1") -> ProposedAction:
     """The park the real scanner and analyzer propose for the endpoint, as the workflow carries it."""
-    snapshot = scan_region(
+    way_back = scan_region(
         Clients(region=aws.region), account_id=aws.account_id, lookback_days=14, now=SCANNED_AT
     )
-    plan = plan_for(snapshot, bundled_price_book(), policy(), SCANNED_AT)
+    plan = plan_for(way_back, bundled_price_book(), policy(), SCANNED_AT)
     (finding,) = [f for f in plan.findings if f.endpoint_name == NAME]
     assert finding.action == Action.PARK, finding.reasons
     return ProposedAction(action_id=action_id, finding=finding, mode="auto", approval_timeout_seconds=3600)
@@ -155,7 +155,7 @@ def park(clients: Clients, action: ProposedAction, *, now: datetime = NOW) -> Ac
     )
 
 
-def restore_parked(clients: Clients, *, now: datetime = NOW + timedelta(days=3)) -> Snapshot:
+def restore_parked(clients: Clients, *, now: datetime = NOW + timedelta(days=3)) -> WayBack:
     """`endpoint-optimizer restore` of the endpoint."""
     return restore(
         clients.sagemaker,

@@ -16,7 +16,7 @@ from emulated_aws.fleet import put_invocations, redeploy
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.act.park import ActionRefused, RestoreFailed, recover, refused
 from endpoint_optimizer.infra.clients import Clients
-from endpoint_optimizer.models import Action, Finding, ProposedAction, Snapshot
+from endpoint_optimizer.models import Action, Finding, ProposedAction, WayBack
 from tests.integration.parkable import (
     NAME,
     NOW,
@@ -116,7 +116,7 @@ def test_finding_without_scan_facts_is_refused(emulated: EmulatedAws, action: Pr
 
 
 # ---- the change and its way back -------------------------------------------------------------------------
-def test_parked_snapshot_holds_config_and_models_whole_and_never_expires_while_parked(
+def test_parked_way_back_holds_config_and_models_whole_and_never_expires_while_parked(
     emulated: EmulatedAws, action: ProposedAction
 ) -> None:
     clients = Clients(region=emulated.region)
@@ -124,13 +124,13 @@ def test_parked_snapshot_holds_config_and_models_whole_and_never_expires_while_p
     assert result.outcome == "applied"
     (item,) = table_item(emulated, f"SNAPSHOT#{NAME}")
     assert "expiration" not in item  # the way back stays for as long as the endpoint is parked
-    snapshot = Snapshot.model_validate_json(item["body"]["S"])
-    assert snapshot.endpoint_config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
-    assert [m["ModelName"] for m in snapshot.models] == [
-        snapshot.endpoint_config["ProductionVariants"][0]["ModelName"]
+    way_back = WayBack.model_validate_json(item["body"]["S"])
+    assert way_back.endpoint_config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+    assert [m["ModelName"] for m in way_back.models] == [
+        way_back.endpoint_config["ProductionVariants"][0]["ModelName"]
     ]
     (entry,) = table_of(clients).ledger(NAME)
-    assert entry.snapshot_taken_at == snapshot.taken_at
+    assert entry.snapshot_taken_at == way_back.taken_at
     # AND once restored, the snapshot is history and starts to expire
     restore_parked(clients)
     (item,) = table_item(emulated, f"SNAPSHOT#{NAME}")
@@ -145,16 +145,16 @@ def test_restore_recreates_the_config_and_model_deleted_while_parked(
     clients = Clients(region=emulated.region)
     park(clients, action)
     sagemaker = emulated.client("sagemaker")
-    snapshot = table_of(clients).latest_snapshot(NAME)
-    assert snapshot is not None
-    sagemaker.delete_endpoint_config(EndpointConfigName=snapshot.config_name)
-    for model in snapshot.models:
+    way_back = table_of(clients).latest_way_back(NAME)
+    assert way_back is not None
+    sagemaker.delete_endpoint_config(EndpointConfigName=way_back.config_name)
+    for model in way_back.models:
         sagemaker.delete_model(ModelName=model["ModelName"])
     # WHEN restore runs THEN the endpoint is back as it was, config and model recreated
     restore_parked(clients)
     assert serving_state(emulated) == before
-    model = sagemaker.describe_model(ModelName=snapshot.models[0]["ModelName"])
-    assert model["PrimaryContainer"]["ModelDataUrl"] == snapshot.models[0]["PrimaryContainer"]["ModelDataUrl"]
+    model = sagemaker.describe_model(ModelName=way_back.models[0]["ModelName"])
+    assert model["PrimaryContainer"]["ModelDataUrl"] == way_back.models[0]["PrimaryContainer"]["ModelDataUrl"]
 
 
 def test_restore_says_exactly_what_is_missing_when_the_model_artifact_is_gone(
@@ -162,9 +162,9 @@ def test_restore_says_exactly_what_is_missing_when_the_model_artifact_is_gone(
 ) -> None:
     clients = Clients(region=emulated.region)
     park(clients, action)
-    snapshot = table_of(clients).latest_snapshot(NAME)
-    assert snapshot is not None
-    url = snapshot.models[0]["PrimaryContainer"]["ModelDataUrl"]
+    way_back = table_of(clients).latest_way_back(NAME)
+    assert way_back is not None
+    url = way_back.models[0]["PrimaryContainer"]["ModelDataUrl"]
     bucket, key = url.removeprefix("s3://").split("/", 1)
     emulated.client("s3").delete_object(Bucket=bucket, Key=key)
     with pytest.raises(RestoreFailed, match=f"artifact {url} no longer exists"):
@@ -179,7 +179,7 @@ def test_restore_uses_the_snapshot_its_park_recorded_not_the_newest(
     clients = Clients(region=emulated.region)
     park(clients, action)
     table = table_of(clients)
-    recorded = table.latest_snapshot(NAME)
+    recorded = table.latest_way_back(NAME)
     assert recorded is not None
     # a later snapshot of the same endpoint (e.g. from an attempt that was rolled back) with other limits
     stray = recorded.model_copy(
@@ -190,7 +190,7 @@ def test_restore_uses_the_snapshot_its_park_recorded_not_the_newest(
             ],
         }
     )
-    table.put_snapshot(stray)
+    table.put_way_back(stray)
     restore_parked(clients)
     assert serving_state(emulated) == before
 
@@ -366,11 +366,11 @@ def test_restore_refuses_to_start_when_the_image_in_our_own_registry_is_gone(
     clients = Clients(region=emulated.region)
     park(clients, action)
     table = table_of(clients)
-    snapshot = table.latest_snapshot(NAME)
-    assert snapshot is not None
+    way_back = table.latest_way_back(NAME)
+    assert way_back is not None
     image = f"{emulated.account_id}.dkr.ecr.us-east-1.amazonaws.com/fraud-xgb:2026-11"
-    models = [{**m, "PrimaryContainer": {**m["PrimaryContainer"], "Image": image}} for m in snapshot.models]
-    table.put_snapshot(snapshot.model_copy(update={"models": models}))
+    models = [{**m, "PrimaryContainer": {**m["PrimaryContainer"], "Image": image}} for m in way_back.models]
+    table.put_way_back(way_back.model_copy(update={"models": models}))
     emulated.client("sagemaker").delete_model(ModelName=models[0]["ModelName"])
     # WHEN restore runs THEN it names the missing image and creates nothing
     with pytest.raises(RestoreFailed, match=f"image {image} no longer exists in ECR"):

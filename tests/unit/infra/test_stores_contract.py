@@ -18,9 +18,9 @@ from endpoint_optimizer.infra.stores import (
     ApprovalNotReopened,
     InMemoryStateTable,
     LockHeld,
-    SnapshotNotFound,
     StateStore,
     StateTable,
+    WayBackNotFound,
 )
 from endpoint_optimizer.infra.stores.scan_cache import (
     CachedEndpoint,
@@ -42,8 +42,8 @@ from endpoint_optimizer.models import (
     LedgerEntry,
     ProposedAction,
     Rejection,
-    Snapshot,
     Variant,
+    WayBack,
 )
 from tests.conftest import load_event
 
@@ -103,8 +103,8 @@ def rejection(approval_id: str, at: datetime, endpoint_name: str = ENDPOINT) -> 
     )
 
 
-def snapshot(taken_at: datetime, config_name: str = "config-1") -> Snapshot:
-    return Snapshot(
+def way_back(taken_at: datetime, config_name: str = "config-1") -> WayBack:
+    return WayBack(
         endpoint_name=ENDPOINT,
         taken_at=taken_at,
         config_name=config_name,
@@ -276,20 +276,20 @@ def test_holds_are_the_newest_rejection_and_the_lock_of_the_asked_endpoints_only
 
 # ---- snapshots, intents, ledger ------------------------------------------------------------------------
 def test_snapshots_are_found_by_time_and_the_latest_is_the_newest(store: StateStore) -> None:
-    assert store.latest_snapshot(ENDPOINT) is None
-    store.put_snapshot(snapshot(NOW + timedelta(days=2), "config-new"))
-    store.put_snapshot(snapshot(NOW, "config-old"))
-    assert store.snapshot(ENDPOINT, NOW) == snapshot(NOW, "config-old")
-    assert store.snapshot(ENDPOINT, NOW + timedelta(days=1)) is None
-    assert store.latest_snapshot(ENDPOINT) == snapshot(NOW + timedelta(days=2), "config-new")
+    assert store.latest_way_back(ENDPOINT) is None
+    store.put_way_back(way_back(NOW + timedelta(days=2), "config-new"))
+    store.put_way_back(way_back(NOW, "config-old"))
+    assert store.way_back(ENDPOINT, NOW) == way_back(NOW, "config-old")
+    assert store.way_back(ENDPOINT, NOW + timedelta(days=1)) is None
+    assert store.latest_way_back(ENDPOINT) == way_back(NOW + timedelta(days=2), "config-new")
 
 
 def test_a_retired_snapshot_stays_readable_and_a_missing_one_cannot_be_retired(store: StateStore) -> None:
-    store.put_snapshot(snapshot(NOW))
-    store.retire_snapshot(snapshot(NOW), now=NOW + timedelta(days=3))
-    assert store.snapshot(ENDPOINT, NOW) == snapshot(NOW)
-    with pytest.raises(SnapshotNotFound):
-        store.retire_snapshot(snapshot(NOW + timedelta(hours=1)), now=NOW)
+    store.put_way_back(way_back(NOW))
+    store.retire_way_back(way_back(NOW), now=NOW + timedelta(days=3))
+    assert store.way_back(ENDPOINT, NOW) == way_back(NOW)
+    with pytest.raises(WayBackNotFound):
+        store.retire_way_back(way_back(NOW + timedelta(hours=1)), now=NOW)
 
 
 def test_intents_come_oldest_first_and_resolving_one_changes_only_its_state(store: StateStore) -> None:

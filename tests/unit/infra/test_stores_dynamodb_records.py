@@ -15,11 +15,11 @@ from botocore.stub import Stubber
 from endpoint_optimizer.infra.stores import (
     DynamoDBIntents,
     DynamoDBLedger,
-    DynamoDBSnapshots,
-    SnapshotNotFound,
+    DynamoDBWayBacks,
+    WayBackNotFound,
 )
 from endpoint_optimizer.infra.stores.scan_cache import ConfigInfo, DynamoDBScanState, ScanMemory
-from endpoint_optimizer.models import Action, Intent, LedgerEntry, Snapshot, Variant
+from endpoint_optimizer.models import Action, Intent, LedgerEntry, Variant, WayBack
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 TABLE = "state"
@@ -35,8 +35,8 @@ def stub() -> Iterator[Stubber]:
         stubber.assert_no_pending_responses()
 
 
-def snapshot(taken_at: datetime = NOW) -> Snapshot:
-    return Snapshot(
+def way_back(taken_at: datetime = NOW) -> WayBack:
+    return WayBack(
         endpoint_name=NAME,
         taken_at=taken_at,
         config_name="config-1",
@@ -81,20 +81,20 @@ def test_a_snapshot_is_put_without_an_expiry(stub: Stubber) -> None:
             "Item": {
                 "pk": {"S": f"SNAPSHOT#{NAME}"},
                 "sk": {"S": NOW.isoformat()},
-                "body": {"S": snapshot().model_dump_json()},
+                "body": {"S": way_back().model_dump_json()},
             },
         },
     )
-    DynamoDBSnapshots(stub.client, TABLE).put_snapshot(snapshot())  # type: ignore[arg-type]
+    DynamoDBWayBacks(stub.client, TABLE).put_way_back(way_back())  # type: ignore[arg-type]
 
 
-def test_the_latest_snapshot_is_one_item_read_newest_first(stub: Stubber) -> None:
+def test_the_latest_way_back_is_one_item_read_newest_first(stub: Stubber) -> None:
     stub.add_response(
         "query",
-        {"Items": [{"body": {"S": snapshot().model_dump_json()}}]},
+        {"Items": [{"body": {"S": way_back().model_dump_json()}}]},
         query(f"SNAPSHOT#{NAME}", ScanIndexForward=False, Limit=1),
     )
-    assert DynamoDBSnapshots(stub.client, TABLE).latest_snapshot(NAME) == snapshot()  # type: ignore[arg-type]
+    assert DynamoDBWayBacks(stub.client, TABLE).latest_way_back(NAME) == way_back()  # type: ignore[arg-type]
 
 
 def test_retiring_a_snapshot_sets_its_expiry_only_if_it_exists(stub: Stubber) -> None:
@@ -110,12 +110,12 @@ def test_retiring_a_snapshot_sets_its_expiry_only_if_it_exists(stub: Stubber) ->
     stub.add_response("update_item", {}, request)
     stub.add_client_error("update_item", service_error_code="ConditionalCheckFailedException")
     stub.add_client_error("update_item", service_error_code="ThrottlingException")
-    snapshots = DynamoDBSnapshots(stub.client, TABLE)  # type: ignore[arg-type]
-    snapshots.retire_snapshot(snapshot(), now=NOW)
-    with pytest.raises(SnapshotNotFound):
-        snapshots.retire_snapshot(snapshot(), now=NOW)
+    snapshots = DynamoDBWayBacks(stub.client, TABLE)  # type: ignore[arg-type]
+    snapshots.retire_way_back(way_back(), now=NOW)
+    with pytest.raises(WayBackNotFound):
+        snapshots.retire_way_back(way_back(), now=NOW)
     with pytest.raises(ClientError, match="ThrottlingException"):
-        snapshots.retire_snapshot(snapshot(), now=NOW)
+        snapshots.retire_way_back(way_back(), now=NOW)
 
 
 # ---- intents -----------------------------------------------------------------------------------------

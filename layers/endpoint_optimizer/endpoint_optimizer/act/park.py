@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
+from endpoint_optimizer.act.capture import capture_way_back, missing_autoscaling, replay_autoscaling
 from endpoint_optimizer.act.endpoint_state import (
     ActionRefused,
     RestoreFailed,
@@ -29,8 +30,7 @@ from endpoint_optimizer.act.endpoint_state import (
     is_missing,
 )
 from endpoint_optimizer.act.recheck import IDLE_ACTIONS, recheck
-from endpoint_optimizer.act.restore import is_parked, parked_snapshot, restore
-from endpoint_optimizer.act.snapshot import missing_autoscaling, replay_autoscaling, take_snapshot
+from endpoint_optimizer.act.restore import is_parked, parked_way_back, restore
 from endpoint_optimizer.act.way_back import way_back_problems
 from endpoint_optimizer.infra.stores import ApprovalNotFound, ChangeRecords, StateStore
 from endpoint_optimizer.models import (
@@ -42,7 +42,7 @@ from endpoint_optimizer.models import (
     LedgerEntry,
     ProposedAction,
     ScalableTarget,
-    Snapshot,
+    WayBack,
 )
 
 if TYPE_CHECKING:
@@ -55,15 +55,15 @@ __all__ = [
     "ActionRefused",
     "RestoreFailed",
     "apply_action",
+    "capture_way_back",
     "is_parked",
     "missing_autoscaling",
     "park",
-    "parked_snapshot",
+    "parked_way_back",
     "recheck",
     "recover",
     "refused",
     "restore",
-    "take_snapshot",
     "way_back_problems",
 ]
 
@@ -113,30 +113,30 @@ def park(
         raise ActionRefused(f"{name} is an async endpoint; parking is not its fix")
     if sagemaker.list_inference_components(EndpointNameEquals=name, MaxResults=1)["InferenceComponents"]:
         raise ActionRefused(f"{name} hosts inference components; parking would delete them")
-    snapshot = take_snapshot(sagemaker, autoscaling, described, tags, now)
+    way_back = capture_way_back(sagemaker, autoscaling, described, tags, now)
 
-    table.put_snapshot(snapshot)  # the way back is stored before anything changes
+    table.put_way_back(way_back)  # the way back is stored before anything changes
     intent = Intent(
         endpoint_name=name,
         action_id=action.action_id,
         action=Action.PARK,
-        snapshot_taken_at=snapshot.taken_at,
+        snapshot_taken_at=way_back.taken_at,
         started_at=now,
     )
     table.put_intent(intent)
     try:
-        for target in snapshot.scalable_targets:
+        for target in way_back.scalable_targets:
             _deregister(autoscaling, target)
         sagemaker.delete_endpoint(EndpointName=name)
     except Exception:
         if not gone_or_deleting(sagemaker, name):
-            _roll_back(autoscaling, table, intent, snapshot, now=now)
+            _roll_back(autoscaling, table, intent, way_back, now=now)
             raise
         # The delete went through although the call reported an error (e.g. a lost reply): parked.
     if not gone_or_deleting(sagemaker, name):
-        _roll_back(autoscaling, table, intent, snapshot, now=now)
+        _roll_back(autoscaling, table, intent, way_back, now=now)
         raise RuntimeError(f"{name} is still serving after DeleteEndpoint; its autoscaling was put back")
-    _record_parked(table, finding, intent, snapshot, approved_by=approved_by, now=now)
+    _record_parked(table, finding, intent, way_back, approved_by=approved_by, now=now)
     return _applied(finding, f"parked; restore with: endpoint-optimizer restore {name}")
 
 
@@ -157,22 +157,22 @@ def _roll_back(
     autoscaling: ApplicationAutoScalingClient,
     table: ChangeRecords,
     intent: Intent,
-    snapshot: Snapshot,
+    way_back: WayBack,
     *,
     now: datetime,
 ) -> None:
     """The endpoint still serves: give it back all its autoscaling (not only what this attempt knows it
     deregistered: a call whose reply was lost may have gone through)."""
-    replay_autoscaling(autoscaling, snapshot)
+    replay_autoscaling(autoscaling, way_back)
     table.resolve_intent(intent, "rolled_back", now=now)
-    table.retire_snapshot(snapshot, now=now)  # not parked: the snapshot is history
+    table.retire_way_back(way_back, now=now)  # not parked: the snapshot is history
 
 
 def _record_parked(
     table: ChangeRecords,
     finding: Finding | None,
     intent: Intent,
-    snapshot: Snapshot,
+    way_back: WayBack,
     *,
     approved_by: str | None,
     now: datetime,
@@ -181,7 +181,7 @@ def _record_parked(
     intent is done."""
     entries = table.ledger(intent.endpoint_name)
     already = any(
-        entry.action == Action.PARK and entry.snapshot_taken_at == snapshot.taken_at for entry in entries
+        entry.action == Action.PARK and entry.snapshot_taken_at == way_back.taken_at for entry in entries
     )
     if not already:
         cost = finding.current_monthly_cost_usd if finding else None
@@ -194,9 +194,9 @@ def _record_parked(
                 approved_by=approved_by,
                 monthly_cost_before_usd=cost,
                 monthly_cost_after_usd=0.0 if cost is not None else None,
-                detail=f"deleted endpoint; kept config {snapshot.config_name}; "
-                f"deregistered {len(snapshot.scalable_targets)} scalable target(s)",
-                snapshot_taken_at=snapshot.taken_at,
+                detail=f"deleted endpoint; kept config {way_back.config_name}; "
+                f"deregistered {len(way_back.scalable_targets)} scalable target(s)",
+                snapshot_taken_at=way_back.taken_at,
             )
         )
     table.resolve_intent(intent, "done", now=now)
@@ -213,13 +213,13 @@ def _settle(
     finding: Finding | None = None,
 ) -> Literal["parked", "rolled_back"]:
     """Close an open intent from what is true now: gone -> parked (ledger); serving -> rolled back."""
-    snapshot = table.snapshot(intent.endpoint_name, intent.snapshot_taken_at)
-    if snapshot is None:  # cannot happen: the snapshot is written before the intent
+    way_back = table.way_back(intent.endpoint_name, intent.snapshot_taken_at)
+    if way_back is None:  # cannot happen: the snapshot is written before the intent
         raise RuntimeError(f"intent {intent.action_id} names a snapshot that is not stored")
     if gone_or_deleting(sagemaker, intent.endpoint_name):
-        _record_parked(table, finding, intent, snapshot, approved_by=approved_by, now=now)
+        _record_parked(table, finding, intent, way_back, approved_by=approved_by, now=now)
         return "parked"
-    _roll_back(autoscaling, table, intent, snapshot, now=now)
+    _roll_back(autoscaling, table, intent, way_back, now=now)
     return "rolled_back"
 
 

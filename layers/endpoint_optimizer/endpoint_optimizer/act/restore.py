@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from endpoint_optimizer.act.capture import missing_autoscaling, replay_autoscaling
 from endpoint_optimizer.act.endpoint_state import RestoreFailed, endpoint_status, is_missing
-from endpoint_optimizer.act.snapshot import missing_autoscaling, replay_autoscaling
 from endpoint_optimizer.act.way_back import way_back_problems
 from endpoint_optimizer.infra.stores import ChangeRecords, LedgerStore
-from endpoint_optimizer.models import Action, LedgerEntry, Snapshot
+from endpoint_optimizer.models import Action, LedgerEntry, WayBack
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
@@ -29,21 +29,21 @@ def is_parked(table: LedgerStore, endpoint_name: str) -> bool:
     return last is not None and last.action == Action.PARK
 
 
-def parked_snapshot(table: ChangeRecords, endpoint_name: str) -> Snapshot:
+def parked_way_back(table: ChangeRecords, endpoint_name: str) -> WayBack:
     """The snapshot the park recorded in the ledger (not merely the newest); an intent's snapshot when
     the park died before its ledger entry."""
     for entry in reversed(table.ledger(endpoint_name)):
         if entry.action == Action.PARK and entry.outcome == "applied" and entry.snapshot_taken_at:
-            snapshot = table.snapshot(endpoint_name, entry.snapshot_taken_at)
-            if snapshot is None:
+            way_back = table.way_back(endpoint_name, entry.snapshot_taken_at)
+            if way_back is None:
                 raise RestoreFailed(
                     f"the ledger names snapshot {entry.snapshot_taken_at.isoformat()} of {endpoint_name}, "
                     "but it is not in the state table"
                 )
-            return snapshot
+            return way_back
     for intent in reversed(table.intents(endpoint_name)):
         if intent.action == Action.PARK and intent.state in ("open", "done"):
-            found = table.snapshot(endpoint_name, intent.snapshot_taken_at)
+            found = table.way_back(endpoint_name, intent.snapshot_taken_at)
             if found is not None:
                 return found
     raise RestoreFailed(f"no snapshot for {endpoint_name}: it was not parked by endpoint-optimizer")
@@ -60,42 +60,42 @@ def restore(
     now: datetime,
     restored_by: str | None = None,
     wait: bool = True,
-) -> Snapshot:
+) -> WayBack:
     """Bring a parked endpoint back with the same name, config, models, tags and autoscaling.
 
     Resumable: run it again after any failure. A missing config or model is recreated from the
     snapshot (after checking its artifact and image still exist); an endpoint already back but without
     its autoscaling gets it replayed.
     """
-    snapshot = parked_snapshot(table, endpoint_name)
+    way_back = parked_way_back(table, endpoint_name)
     status = endpoint_status(sagemaker, endpoint_name)
     if status == "Deleting":
         raise RestoreFailed(f"{endpoint_name} is still being deleted; run restore again in a few minutes")
     if status == "Failed":
         raise RestoreFailed(f"{endpoint_name} exists in status Failed; delete it, then run restore again")
     if status is None:
-        problems = way_back_problems(sagemaker, s3, ecr, snapshot)
+        problems = way_back_problems(sagemaker, s3, ecr, way_back)
         if problems:
             raise RestoreFailed(f"cannot restore {endpoint_name}: " + "; ".join(problems))
-        _recreate_models_and_config(sagemaker, snapshot)
+        _recreate_models_and_config(sagemaker, way_back)
         sagemaker.create_endpoint(
             EndpointName=endpoint_name,
-            EndpointConfigName=snapshot.config_name,
-            Tags=[{"Key": k, "Value": v} for k, v in snapshot.tags.items() if not k.startswith("aws:")],
+            EndpointConfigName=way_back.config_name,
+            Tags=[{"Key": k, "Value": v} for k, v in way_back.tags.items() if not k.startswith("aws:")],
         )
         status = "Creating"
     elif (
         status == "InService"
         and not is_parked(table, endpoint_name)
-        and not missing_autoscaling(autoscaling, snapshot)
+        and not missing_autoscaling(autoscaling, way_back)
     ):
         raise RestoreFailed(f"{endpoint_name} exists already (status {status}); nothing to restore")
     if wait:
         sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=endpoint_name)
     elif status != "InService":
         # Autoscaling can only be registered on an InService variant: the next run of restore does it.
-        return snapshot
-    replay_autoscaling(autoscaling, snapshot)
+        return way_back
+    replay_autoscaling(autoscaling, way_back)
     table.put_ledger_entry(
         LedgerEntry(
             endpoint_name=endpoint_name,
@@ -103,14 +103,14 @@ def restore(
             action="restore",
             outcome="restored",
             approved_by=restored_by,
-            detail=f"recreated from config {snapshot.config_name} (snapshot {snapshot.taken_at.isoformat()}); "
-            f"re-registered {len(snapshot.scalable_targets)} scalable target(s), "
-            f"{len(snapshot.scaling_policies)} policy(ies), {len(snapshot.scheduled_actions)} scheduled action(s)",
-            snapshot_taken_at=snapshot.taken_at,
+            detail=f"recreated from config {way_back.config_name} (snapshot {way_back.taken_at.isoformat()}); "
+            f"re-registered {len(way_back.scalable_targets)} scalable target(s), "
+            f"{len(way_back.scaling_policies)} policy(ies), {len(way_back.scheduled_actions)} scheduled action(s)",
+            snapshot_taken_at=way_back.taken_at,
         )
     )
-    table.retire_snapshot(snapshot, now=now)
-    return snapshot
+    table.retire_way_back(way_back, now=now)
+    return way_back
 
 
 def _exists(describe: Any, **name: str) -> bool:
@@ -123,18 +123,18 @@ def _exists(describe: Any, **name: str) -> bool:
     return True
 
 
-def _recreate_models_and_config(sagemaker: SageMakerClient, snapshot: Snapshot) -> None:
-    for model in snapshot.models:
+def _recreate_models_and_config(sagemaker: SageMakerClient, way_back: WayBack) -> None:
+    for model in way_back.models:
         if not _exists(sagemaker.describe_model, ModelName=model["ModelName"]):
             sagemaker.create_model(**_request(sagemaker, "CreateModel", model))
-    if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=snapshot.config_name):
-        if not snapshot.endpoint_config:
+    if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=way_back.config_name):
+        if not way_back.endpoint_config:
             raise RestoreFailed(
-                f"endpoint config {snapshot.config_name} was deleted and this snapshot predates whole "
+                f"endpoint config {way_back.config_name} was deleted and this snapshot predates whole "
                 "configs; recreate the config by hand, then run restore again"
             )
         sagemaker.create_endpoint_config(
-            **_request(sagemaker, "CreateEndpointConfig", snapshot.endpoint_config)
+            **_request(sagemaker, "CreateEndpointConfig", way_back.endpoint_config)
         )
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from endpoint_optimizer.act.endpoint_state import error_code
-from endpoint_optimizer.models import Snapshot
+from endpoint_optimizer.models import WayBack
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -25,20 +25,20 @@ S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
 
 
 def way_back_problems(
-    sagemaker: SageMakerClient, s3: S3Client, ecr: ECRClient, snapshot: Snapshot
+    sagemaker: SageMakerClient, s3: S3Client, ecr: ECRClient, way_back: WayBack
 ) -> list[str]:
     """What a restore would need that is gone: each model's artifact in S3 and image in ECR. Checked
     before CreateEndpoint, which would otherwise fail minutes later with a Failed endpoint."""
     del sagemaker  # the models are read from the snapshot: they may be deleted
     problems: list[str] = []
-    for model in snapshot.models:
+    for model in way_back.models:
         containers = (
             [model["PrimaryContainer"]] if model.get("PrimaryContainer") else model.get("Containers", [])
         )
         for container in containers:
             problems += _artifact_problems(s3, model["ModelName"], container)
             problems += _image_problems(
-                ecr, model["ModelName"], container.get("Image"), snapshot, model["ModelArn"].split(":")[4]
+                ecr, model["ModelName"], container.get("Image"), way_back, model["ModelArn"].split(":")[4]
             )
     return problems
 
@@ -66,14 +66,14 @@ def _artifact_problems(s3: S3Client, model_name: str, container: dict[str, Any])
 
 
 def _image_problems(
-    ecr: ECRClient, model_name: str, image: str | None, snapshot: Snapshot, own_account: str
+    ecr: ECRClient, model_name: str, image: str | None, way_back: WayBack, own_account: str
 ) -> list[str]:
     match = ECR_IMAGE.match(image or "")
     if image is None or match is None:
         return []  # not an ECR image: nothing this tool can check
     if match["account"] != own_account:
         return []  # another account's image (e.g. an AWS built-in algorithm or DLC): not ours to delete
-    resolved = ECR_IMAGE.match(snapshot.image_digests.get(image, ""))
+    resolved = ECR_IMAGE.match(way_back.image_digests.get(image, ""))
     digest = match["digest"] or (resolved["digest"] if resolved else None)
     image_id: dict[str, str] = {"imageDigest": digest} if digest else {"imageTag": match["tag"] or "latest"}
     try:

@@ -29,7 +29,7 @@ from endpoint_optimizer.models.records import (
     LedgerEntry,
     Outcome,
     Rejection,
-    Snapshot,
+    WayBack,
     endpoint_key,
 )
 from endpoint_optimizer.models.scan import (
@@ -84,11 +84,11 @@ __all__ = [
     "ScanSnapshot",
     "ScannedEndpoint",
     "ScheduledAction",
-    "Snapshot",
     "Target",
     "UnscannedEndpoint",
     "Variant",
     "VariantFacts",
     "VariantMetrics",
+    "WayBack",
     "endpoint_key",
 ]

@@ -39,7 +39,7 @@ class Approval(Model):
     rejection_cooldown_days: int = Field(default=DEFAULT_REJECTION_COOLDOWN_DAYS, ge=0)
 
 
-class Snapshot(Model):
+class WayBack(Model):
     """Everything needed to bring a parked endpoint back or to roll a change back.
 
     The endpoint config and its models are kept whole (their Describe bodies), because SageMaker lets

@@ -22,18 +22,18 @@ from endpoint_optimizer.infra.stores.holds import (
 from endpoint_optimizer.infra.stores.intents import DynamoDBIntents, InMemoryIntents, IntentStore
 from endpoint_optimizer.infra.stores.keys import APPROVAL_RETENTION, RECORD_RETENTION, REJECTION_RETENTION
 from endpoint_optimizer.infra.stores.ledger import DynamoDBLedger, InMemoryLedger, LedgerStore
-from endpoint_optimizer.infra.stores.snapshots import (
-    DynamoDBSnapshots,
-    InMemorySnapshots,
-    SnapshotNotFound,
-    SnapshotStore,
-)
 from endpoint_optimizer.infra.stores.table import (
     ApprovalRecords,
     ChangeRecords,
     InMemoryStateTable,
     StateStore,
     StateTable,
+)
+from endpoint_optimizer.infra.stores.way_backs import (
+    DynamoDBWayBacks,
+    InMemoryWayBacks,
+    WayBackNotFound,
+    WayBackStore,
 )
 
 __all__ = [
@@ -53,19 +53,19 @@ __all__ = [
     "DynamoDBHolds",
     "DynamoDBIntents",
     "DynamoDBLedger",
-    "DynamoDBSnapshots",
+    "DynamoDBWayBacks",
     "HoldStore",
     "InMemoryApprovals",
     "InMemoryHolds",
     "InMemoryIntents",
     "InMemoryLedger",
-    "InMemorySnapshots",
     "InMemoryStateTable",
+    "InMemoryWayBacks",
     "IntentStore",
     "LedgerStore",
     "LockHeld",
-    "SnapshotNotFound",
-    "SnapshotStore",
     "StateStore",
     "StateTable",
+    "WayBackNotFound",
+    "WayBackStore",
 ]

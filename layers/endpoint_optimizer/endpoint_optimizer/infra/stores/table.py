@@ -13,14 +13,14 @@ from endpoint_optimizer.infra.stores.approvals import ApprovalStore, DynamoDBApp
 from endpoint_optimizer.infra.stores.holds import DynamoDBHolds, HoldStore, InMemoryHolds
 from endpoint_optimizer.infra.stores.intents import DynamoDBIntents, InMemoryIntents, IntentStore
 from endpoint_optimizer.infra.stores.ledger import DynamoDBLedger, InMemoryLedger, LedgerStore
-from endpoint_optimizer.infra.stores.snapshots import DynamoDBSnapshots, InMemorySnapshots, SnapshotStore
+from endpoint_optimizer.infra.stores.way_backs import DynamoDBWayBacks, InMemoryWayBacks, WayBackStore
 
 
 class ApprovalRecords(ApprovalStore, HoldStore, Protocol):
     """What asking for and deciding an approval touches: the approval, the endpoint's lock, a rejection."""
 
 
-class ChangeRecords(SnapshotStore, IntentStore, LedgerStore, Protocol):
+class ChangeRecords(WayBackStore, IntentStore, LedgerStore, Protocol):
     """What a change touches: its way back (snapshot), its intent, and the ledger."""
 
 
@@ -28,12 +28,10 @@ class StateStore(ApprovalRecords, ChangeRecords, Protocol):
     """Every record of the state table but the scan and price caches (their own stores)."""
 
 
-class StateTable(DynamoDBApprovals, DynamoDBHolds, DynamoDBSnapshots, DynamoDBIntents, DynamoDBLedger):
+class StateTable(DynamoDBApprovals, DynamoDBHolds, DynamoDBWayBacks, DynamoDBIntents, DynamoDBLedger):
     """The state table in DynamoDB: `StateTable(dynamodb, table_name)`. Each store keeps its own keys
     (keys.py); they share only the client and the table name."""
 
 
-class InMemoryStateTable(
-    InMemoryApprovals, InMemoryHolds, InMemorySnapshots, InMemoryIntents, InMemoryLedger
-):
+class InMemoryStateTable(InMemoryApprovals, InMemoryHolds, InMemoryWayBacks, InMemoryIntents, InMemoryLedger):
     """The same records in memory, with the same conditions and errors: for tests and dry runs."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from endpoint_optimizer.act.endpoint_state import ActionRefused, is_missing
-from endpoint_optimizer.models import ScalableTarget, Snapshot, Variant
+from endpoint_optimizer.models import ScalableTarget, Variant, WayBack
 from endpoint_optimizer.scan.inventory import variant_resource_id
 
 if TYPE_CHECKING:
@@ -26,13 +26,13 @@ def described_body(described: Any) -> dict[str, Any]:
     return kept
 
 
-def take_snapshot(
+def capture_way_back(
     sagemaker: SageMakerClient,
     autoscaling: ApplicationAutoScalingClient,
     described: dict[str, Any],
     tags: dict[str, str],
     now: datetime,
-) -> Snapshot:
+) -> WayBack:
     """Config and models whole, tags, scalable targets with their policies and scheduled actions.
     Refuses (nothing touched) when the config or a model is already gone: there would be no way back."""
     name = described["EndpointName"]
@@ -62,7 +62,7 @@ def take_snapshot(
         if image.get("SpecifiedImage") and image.get("ResolvedImage")
     }
     targets, policies, scheduled = read_autoscaling(autoscaling, name, [v.name for v in variants])
-    return Snapshot(
+    return WayBack(
         endpoint_name=name,
         taken_at=now,
         config_name=described["EndpointConfigName"],
@@ -133,10 +133,10 @@ def read_autoscaling(
     return targets, policies, scheduled
 
 
-def replay_autoscaling(autoscaling: ApplicationAutoScalingClient, snapshot: Snapshot) -> None:
+def replay_autoscaling(autoscaling: ApplicationAutoScalingClient, way_back: WayBack) -> None:
     """Register every scalable target of the snapshot, then its policies and scheduled actions. Each
     call is an upsert, so replaying after a partial replay (or none) ends in the same state."""
-    for target in snapshot.scalable_targets:
+    for target in way_back.scalable_targets:
         autoscaling.register_scalable_target(
             ServiceNamespace="sagemaker",
             ResourceId=target.resource_id,
@@ -144,35 +144,35 @@ def replay_autoscaling(autoscaling: ApplicationAutoScalingClient, snapshot: Snap
             MinCapacity=target.min_capacity,
             MaxCapacity=target.max_capacity,
         )
-    registered = {target.resource_id for target in snapshot.scalable_targets}
-    for policy in snapshot.scaling_policies:
+    registered = {target.resource_id for target in way_back.scalable_targets}
+    for policy in way_back.scaling_policies:
         if policy["ResourceId"] in registered:
             autoscaling.put_scaling_policy(**policy)
-    for action in snapshot.scheduled_actions:
+    for action in way_back.scheduled_actions:
         if action["ResourceId"] in registered:
             autoscaling.put_scheduled_action(**action)
 
 
-def missing_autoscaling(autoscaling: ApplicationAutoScalingClient, snapshot: Snapshot) -> list[str]:
+def missing_autoscaling(autoscaling: ApplicationAutoScalingClient, way_back: WayBack) -> list[str]:
     """What of the snapshot's autoscaling the endpoint lacks now (empty: all in place)."""
     targets, policies, scheduled = read_autoscaling(
-        autoscaling, snapshot.endpoint_name, [v.name for v in snapshot.variants]
+        autoscaling, way_back.endpoint_name, [v.name for v in way_back.variants]
     )
     missing = [
         f"scalable target {target.resource_id} ({target.min_capacity}-{target.max_capacity})"
-        for target in snapshot.scalable_targets
+        for target in way_back.scalable_targets
         if target not in targets
     ]
     have_policies = {(p["ResourceId"], p["PolicyName"]) for p in policies}
     missing += [
         f"scaling policy {p['PolicyName']}"
-        for p in snapshot.scaling_policies
+        for p in way_back.scaling_policies
         if (p["ResourceId"], p["PolicyName"]) not in have_policies
     ]
     have_scheduled = {(a["ResourceId"], a["ScheduledActionName"]) for a in scheduled}
     missing += [
         f"scheduled action {a['ScheduledActionName']}"
-        for a in snapshot.scheduled_actions
+        for a in way_back.scheduled_actions
         if (a["ResourceId"], a["ScheduledActionName"]) not in have_scheduled
     ]
     return missing
