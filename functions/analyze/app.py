@@ -48,6 +48,7 @@ def handler(event: AnalyzeRequest, context: LambdaContext) -> dict[str, Any]:
         run_id=event.execution_id,
         home=settings.home,
         read_holds=table.holds_for,  # endpoints with an open approval or a recent rejection wait
+        recommender_spend_usd=settings.max_recommender_spend_usd,  # the moves benchmarked this run
     )
     metrics.add_metric(name="ActionsProposed", unit="Count", value=len(analysis.actions))
     logger.info(

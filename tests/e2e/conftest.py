@@ -34,6 +34,8 @@ def stack(aws: EmulatedAws, slack: SlackReceiver) -> Stack:
         REPO_ROOT,
         parameters={"SlackApproverIds": APPROVER, "MaxActionsPerRun": "5"},
         secrets={"SlackWebhookSecret": slack.webhook_url, "SlackSigningSecret": SIGNING_SECRET},
+        # Emulated Inference Recommender jobs age per read, not per second: poll them without waiting.
+        environment={"RecommendFunction": {"RECOMMENDER_POLL_SECONDS": "0"}},
     )
 
 

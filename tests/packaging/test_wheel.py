@@ -143,10 +143,10 @@ def test_the_installed_package_is_the_wheels_not_the_checkouts(fresh_venv: Path,
     assert Path(printed.strip()).is_relative_to(fresh_venv.parent / "lib")
 
 
-def test_the_installed_cli_offers_scan_and_restore_and_no_demo(fresh_venv: Path, tmp_path: Path) -> None:
+def test_the_installed_cli_offers_scan_restore_and_recommend_and_no_demo(fresh_venv: Path, tmp_path: Path) -> None:
     """GIVEN the wheel installed in a fresh venv
     WHEN endpoint-optimizer --help, scan --help and demo are run
-    THEN the commands are scan and restore, scan explains its options, and demo is refused as unknown (the
+    THEN the commands are scan, restore and recommend, scan explains its options, and demo is refused as unknown (the
     demo runs from a checkout: `make demo`).
     """
     top = installed(fresh_venv, "--help", cwd=tmp_path)
@@ -155,7 +155,7 @@ def test_the_installed_cli_offers_scan_and_restore_and_no_demo(fresh_venv: Path,
     commands = re.search(r"\{([a-z,-]+)\}", top.stdout)
 
     assert top.returncode == 0 and commands, top.stderr
-    assert commands.group(1).split(",") == ["scan", "restore"]
+    assert commands.group(1).split(",") == ["scan", "restore", "recommend"]
     assert scan.returncode == 0 and "--offline-prices" in scan.stdout, scan.stderr
     assert demo.returncode == 2
     assert "invalid choice: 'demo'" in demo.stderr
@@ -188,12 +188,22 @@ def idle_and_busy_endpoints(aws: EmulatedAws) -> None:
         )
 
 
+DECISION_FIELDS = (
+    "endpoint_name",
+    "action",
+    "target",
+    "estimated_monthly_savings_usd",
+    "confidence",
+    "blocked_by",
+)
+
+
 def findings(plan_path: Path) -> list[dict[str, Any]]:
-    """The plan's findings by endpoint, without the time each scan ran."""
+    """What the plan decided per endpoint. Not the reasons' numbers nor the scan facts: the two scans run
+    moments apart, and an hour boundary between them moves the look-back window by one hour."""
     plan: dict[str, Any] = json.loads(plan_path.read_text(encoding="utf-8"))
-    for finding in plan["findings"]:
-        del finding["scan"]["scanned_at"]
-    return sorted(plan["findings"], key=lambda finding: str(finding["endpoint_name"]))
+    decided = [{key: finding.get(key) for key in DECISION_FIELDS} for finding in plan["findings"]]
+    return sorted(decided, key=lambda finding: str(finding["endpoint_name"]))
 
 
 def test_the_installed_cli_scans_the_emulated_aws_as_the_checkout_does(

@@ -36,10 +36,10 @@ LAMBDA_SERVICE_ERRORS = (
 # First words a state name may start with: states are named as verb phrases ("Wait for approval").
 STATE_NAME_VERBS = frozenset(
     {
-        "Act", "Analyze", "Apply", "Ask", "Check", "Choose", "Collect", "Create", "Decide", "Delete",
+        "Act", "Analyze", "Apply", "Ask", "Check", "Choose", "Collect", "Confirm", "Create", "Decide", "Delete",
         "Describe", "Fail", "Find", "Finish", "Load", "Mark", "Notify", "Park", "Pick", "Poll", "Prepare", "Process",
         "Recommend", "Record", "Report", "Request", "Restore", "Resume", "Roll", "Run", "Save", "Scale",
-        "Scan", "Send", "Skip", "Snapshot", "Start", "Store", "Succeed", "Summarize", "Update", "Verify",
+        "Scan", "Send", "Skip", "Snapshot", "Start", "Stop", "Store", "Succeed", "Summarize", "Update", "Verify",
         "Wait",
     }
 )  # fmt: skip
@@ -49,6 +49,7 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(
     {
         "sagemaker:ListEndpoints",
         "sagemaker:ListInferenceComponents",
+        "sagemaker:ListInferenceRecommendationsJobs",
         "tag:GetResources",
         "cloudwatch:GetMetricData",
         "application-autoscaling:DescribeScalableTargets",
@@ -123,6 +124,7 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "HOME_ACCOUNT_ID": ref("AWS::AccountId"),
             "TABLE_NAME": ref("StateTable"),
             "REJECTION_COOLDOWN_DAYS": ref("RejectionCooldownDays"),
+            "MAX_RECOMMENDER_SPEND_USD": ref("MaxRecommenderSpendUSD"),
         },
     ),
     "NotifyFunction": (
@@ -145,6 +147,16 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "functions/apply",
         {"TABLE_NAME": ref("StateTable"), "SKIP_TAG_KEY": ref("SkipTagKey"), "MODE": ref("Mode")},
     ),
+    "RecommendFunction": (
+        "functions/recommend",
+        {
+            "ARTIFACT_BUCKET": ref("ArtifactBucket"),
+            "RECOMMENDER_ROLE_ARN": get_att_arn("RecommenderRole"),
+            "RECOMMENDER_REUSE_DAYS": ref("RecommenderReuseDays"),
+            "RECOMMENDER_POLL_SECONDS": ref("RecommenderPollSeconds"),
+            "LOOKBACK_DAYS": ref("LookbackDays"),
+        },
+    ),
 }
 
 # Parameter -> (Type, Default as CloudFormation sees it: a string).
@@ -165,6 +177,10 @@ EXPECTED_PARAMETERS = {
     "PriceDiscountPercent": ("Number", "0"),
     "RejectionCooldownDays": ("Number", "14"),
     "LogRetentionDays": ("Number", "90"),
+    "MaxRecommenderJobs": ("Number", "2"),
+    "MaxRecommenderSpendUSD": ("Number", "20"),
+    "RecommenderReuseDays": ("Number", "30"),
+    "RecommenderPollSeconds": ("Number", "300"),
 }
 
 
@@ -246,7 +262,7 @@ def function_environment(name: str) -> dict[str, Any]:
 def test_every_asl_placeholder_has_a_definition_substitution_and_vice_versa(logical_id: str) -> None:
     """GIVEN a state machine in the template and its ASL file
     WHEN the ${...} placeholders of the ASL are compared with the DefinitionSubstitutions
-    THEN both sets are equal, and each substitution is the ARN of a function of this template.
+    THEN both sets are equal, and each substitution is the ARN of a function of this template or a parameter.
     """
     properties = template_state_machines()[logical_id]["Properties"]
     asl_text = (ROOT / properties["DefinitionUri"]).read_text(encoding="utf-8")
@@ -259,6 +275,9 @@ def test_every_asl_placeholder_has_a_definition_substitution_and_vice_versa(logi
     functions = resources_of_type(FUNCTION_TYPE)
     for key, value in substitutions.items():
         assert isinstance(value, dict), f"{key} is not an intrinsic function"
+        if "Ref" in value:
+            assert value["Ref"] in load_template()["Parameters"], f"{key} is not a parameter"
+            continue
         assert "Fn::GetAtt" in value, f"{key} is not a !GetAtt"
         target, attribute = value["Fn::GetAtt"]
         assert target in functions, f"{key} points at {target}, which is not a function"
@@ -454,13 +473,18 @@ def s3_grants(function: str) -> set[tuple[str, str]]:
 def test_each_function_reaches_only_its_own_prefix_of_the_artifact_bucket() -> None:
     """GIVEN the functions that use the artifact bucket
     WHEN their S3 permissions are read
-    THEN scan only writes snapshots, analyze only reads snapshots and writes plans, and no other function
-    touches the bucket.
+    THEN scan only writes snapshots, analyze only reads snapshots and writes plans, recommend writes the
+    payloads it packs and folds confirmations into the plans, and no other function touches the bucket.
     """
     grants = {name: s3_grants(name) for name in resources_of_type(FUNCTION_TYPE)}
 
     assert grants.pop("ScanFunction") == {("s3:PutObject", "snapshots/*")}
     assert grants.pop("AnalyzeFunction") == {("s3:GetObject", "snapshots/*"), ("s3:PutObject", "plans/*")}
+    assert grants.pop("RecommendFunction") == {
+        ("s3:PutObject", "recommender/*"),
+        ("s3:GetObject", "plans/*"),
+        ("s3:PutObject", "plans/*"),
+    }
     assert all(not granted for granted in grants.values()), grants
 
 
@@ -634,7 +658,11 @@ def test_the_member_role_trusts_only_the_optimizer_account_and_requires_the_exte
 # it assumes, prices, the workflow) has the tests above and below.
 ENDPOINT_SERVICES = ("sagemaker:", "tag:", "application-autoscaling:", "cloudwatch:")
 # The only other services the two functions that touch endpoints may use.
-OWN_PLUMBING = {"ScanFunction": ("sts:", "s3:", "dynamodb:"), "ApplyFunction": ("dynamodb:",)}
+OWN_PLUMBING = {
+    "ScanFunction": ("sts:", "s3:", "dynamodb:"),
+    "ApplyFunction": ("dynamodb:",),
+    "RecommendFunction": ("s3:", "iam:PassRole"),
+}
 MEMBER_ROLE = "the member role (docs/member-account-role.yaml)"
 
 
@@ -654,13 +682,16 @@ def endpoint_grants(grantee: str) -> set[str]:
 
 def derived_from_registry(grantee: str) -> frozenset[str]:
     """What the registry says `grantee` calls: the scan reads (here and through the member role) what the
-    decisions read; apply calls what the applied actions call; no other function touches endpoints."""
-    from endpoint_optimizer.registry import apply_permissions, scan_reads
+    decisions read; apply calls what the applied actions call; recommend calls what confirming the moves
+    calls; no other function touches endpoints."""
+    from endpoint_optimizer.registry import apply_permissions, confirm_permissions, scan_reads
 
     if grantee in ("ScanFunction", MEMBER_ROLE):
         return scan_reads()
     if grantee == "ApplyFunction":
         return apply_permissions()
+    if grantee == "RecommendFunction":
+        return confirm_permissions()
     return frozenset()
 
 
@@ -683,7 +714,7 @@ def test_each_functions_sagemaker_and_scaling_permissions_are_exactly_what_the_r
 
 @pytest.mark.parametrize("function", sorted(OWN_PLUMBING))
 def test_the_functions_that_touch_endpoints_hold_nothing_else_but_their_own_plumbing(function: str) -> None:
-    """GIVEN the scan and apply functions
+    """GIVEN the scan, apply and recommend functions
     WHEN their Allow statements are read
     THEN every action is on endpoints (derived from the registry, above) or on their own plumbing.
     """
@@ -728,7 +759,7 @@ def test_the_member_role_name_matches_the_stacks_default() -> None:
 def test_the_template_declares_exactly_the_expected_functions() -> None:
     """GIVEN the template
     WHEN its functions are listed
-    THEN they are the seven whose logical ids the state machine, the harness and the docs use.
+    THEN they are the eight whose logical ids the state machine, the harness and the docs use.
     """
     assert set(resources_of_type(FUNCTION_TYPE)) == set(EXPECTED_FUNCTIONS)
 
@@ -949,6 +980,7 @@ READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dy
 STATE_TABLE_KEY_PLAN: dict[str, dict[str, set[str]]] = {
     "TargetsFunction": {},
     "NotifyFunction": {},
+    "RecommendFunction": {},
     "ScanFunction": {"SCANCACHE#": {"dynamodb:Query", "dynamodb:BatchWriteItem"}},
     "AnalyzeFunction": {
         "PRICECACHE#": {"dynamodb:GetItem", "dynamodb:PutItem"},
@@ -1272,3 +1304,182 @@ def test_a_run_whose_report_or_summary_failed_ends_failed_after_its_actions() ->
         assert checked[path]["Type"] == "Fail", path
         assert checked[path]["Error"] == "NotificationsNotSent"
     assert states["Report findings"]["Catch"][0]["Next"] == "Process each action"
+
+
+# ---------------------------------------------------------- moves confirmed by Inference Recommender
+
+
+def test_the_recommender_parameters_have_their_defaults_and_bounds() -> None:
+    """GIVEN the four Inference Recommender parameters
+    WHEN their constraints are read
+    THEN at most 1..10 jobs run at once, the spend cap is 0..1000 USD (0 never benchmarks), a job is reused
+    for 0..365 days and a running one is read every 30..3600 s; each reaches the code that uses it.
+    """
+    parameters = load_template()["Parameters"]
+    bounds = {
+        name: (float(parameters[name]["MinValue"]), float(parameters[name]["MaxValue"]))
+        for name in (
+            "MaxRecommenderJobs",
+            "MaxRecommenderSpendUSD",
+            "RecommenderReuseDays",
+            "RecommenderPollSeconds",
+        )
+    }
+
+    assert bounds == {
+        "MaxRecommenderJobs": (1, 10),
+        "MaxRecommenderSpendUSD": (0, 1000),
+        "RecommenderReuseDays": (0, 365),
+        "RecommenderPollSeconds": (30, 3600),
+    }
+    assert function_environment("AnalyzeFunction")["MAX_RECOMMENDER_SPEND_USD"] == ref(
+        "MaxRecommenderSpendUSD"
+    )
+    recommend = function_environment("RecommendFunction")
+    assert recommend["RECOMMENDER_REUSE_DAYS"] == ref("RecommenderReuseDays")
+    assert recommend["RECOMMENDER_POLL_SECONDS"] == ref("RecommenderPollSeconds")
+    substitutions = template_state_machines()["OptimizeStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert substitutions["MaxRecommenderJobs"] == ref("MaxRecommenderJobs")
+
+
+def test_moves_are_confirmed_in_a_bounded_map_that_waits_in_the_workflow_and_stops_late_jobs() -> None:
+    """GIVEN the optimize workflow
+    WHEN the states between "Analyze endpoints" and "Report findings" are read
+    THEN a Map over the analysis' to_confirm runs at most MaxRecommenderJobs items at once; each item starts
+    a job, then loops Check -> Wait (SecondsPath, no Lambda sleeps) -> Poll -> Check, stops a job past its
+    deadline, and finishes; every task's failure lands in a Pass of the item; then "Record confirmations"
+    folds them into the plans, and a failure there goes on to the report and ends the run failed.
+    """
+    states = load_asl(STATEMACHINES_DIR / "optimize.asl.json")["States"]
+    analyze, confirm, record = (
+        states["Analyze endpoints"],
+        states["Confirm moves"],
+        states["Record confirmations"],
+    )
+    items = confirm["ItemProcessor"]["States"]
+    check = items["Check recommender job"]
+    routes = {rule["Variable"]: rule["Next"] for rule in check["Choices"]}
+
+    assert analyze["Next"] == "Confirm moves" and record["Next"] == "Report findings"
+    assert confirm["ItemsPath"] == "$.to_confirm" and confirm["Next"] == "Record confirmations"
+    assert confirm["MaxConcurrencyPath"] == "$.recommender_jobs_at_once"
+    assert (
+        analyze["ResultSelector"]["recommender_jobs_at_once.$"]
+        == "States.StringToJson('${MaxRecommenderJobs}')"
+    )
+    assert confirm["ItemProcessor"]["StartAt"] == "Start recommender job"
+    assert items["Start recommender job"]["Next"] == "Check recommender job"
+    assert routes == {"$.finished": "Finish confirmation", "$.deadline_passed": "Stop recommender job"}
+    assert check["Default"] == "Wait for recommender job"
+    assert items["Wait for recommender job"] == {
+        **items["Wait for recommender job"],
+        "Type": "Wait",
+        "SecondsPath": "$.wait_seconds",
+        "Next": "Poll recommender job",
+    }
+    assert items["Poll recommender job"]["Next"] == "Check recommender job"
+    assert items["Stop recommender job"]["Next"] == "Finish confirmation"
+    assert items["Finish confirmation"]["End"] is True
+    tasks = [state for state in items.values() if state["Type"] == "Task"]
+    assert {t["Parameters"]["FunctionName"] for t in tasks} == {"${RecommendFunctionArn}"}
+    assert {t["Parameters"]["Payload"]["step"] for t in tasks} == {"start", "poll", "stop", "finish"}
+    assert all(t["Catch"][0]["Next"] == "Record confirmation failure" for t in tasks)
+    assert items["Record confirmation failure"]["Type"] == "Pass"
+    assert record["Parameters"]["Payload"]["step"] == "merge"
+    (caught,) = record["Catch"]
+    assert (caught["ResultPath"], caught["Next"]) == ("$.confirm_error", "Report findings")
+    failed = [
+        states[rule["Next"]]
+        for state in states.values()
+        if state["Type"] == "Choice"
+        for rule in state["Choices"]
+        if rule["Variable"] == "$.confirm_error"
+    ]
+    assert [(s["Type"], s["Error"]) for s in failed] == [("Fail", "MovesNotConfirmed")]
+
+
+def test_the_recommend_function_never_sleeps() -> None:
+    """GIVEN the recommend handler and the confirm workflow steps it delegates to
+    WHEN their source is read
+    THEN neither sleeps: the waiting between polls is the workflow's Wait state.
+    """
+    sources = [
+        ROOT / "functions" / "recommend" / "app.py",
+        ROOT / "layers" / "endpoint_optimizer" / "endpoint_optimizer" / "confirm" / "workflow.py",
+    ]
+
+    for source in sources:
+        assert "sleep(" not in source.read_text(encoding="utf-8"), source.name
+
+
+def test_the_recommend_function_may_pass_only_the_recommender_role_and_only_to_sagemaker() -> None:
+    """GIVEN the recommend function, which starts Inference Recommender jobs with the recommender role
+    WHEN its iam: permissions are read
+    THEN the only one is iam:PassRole on that role, on condition iam:PassedToService = sagemaker.amazonaws.com,
+    and no other function or state machine may pass a role.
+    """
+    passes = [
+        (owner, statement)
+        for owner, statement in all_inline_statements()
+        if any(str(action).startswith("iam:") for action in as_list(statement.get("Action", [])))
+    ]
+
+    assert [(owner, as_list(s["Action"])) for owner, s in passes] == [("RecommendFunction", ["iam:PassRole"])]
+    (_, statement) = passes[0]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == get_att_arn("RecommenderRole")
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+# What a SageMaker model's execution role needs ("CreateModel API: Execution Role Permissions", SageMaker
+# developer guide, sagemaker-roles; archived awsdocs/amazon-sagemaker-developer-guide, read 2026-12-01).
+MODEL_EXECUTION_ROLE_ACTIONS = frozenset(
+    {
+        "cloudwatch:PutMetricData",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:CreateLogGroup",
+        "logs:DescribeLogStreams",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "ecr:GetAuthorizationToken",
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchGetImage",
+    }
+)
+
+
+def test_the_recommender_role_is_trusted_by_sagemaker_only_and_holds_a_model_execution_roles_permissions() -> (
+    None
+):
+    """GIVEN the role Inference Recommender jobs run with
+    WHEN its trust and policies are read
+    THEN only SageMaker may assume it; it is allowed nothing beyond the documented execution-role set of a
+    model (no SageMaker, IAM or write action); S3 reads stay in this account (or the stack's payloads);
+    and only the ECR token and metrics, which have no resource-level permissions, are on "*".
+    """
+    role = load_template()["Resources"]["RecommenderRole"]["Properties"]
+    (trust,) = as_list(role["AssumeRolePolicyDocument"]["Statement"])
+    statements = [s for policy in role["Policies"] for s in as_list(policy["PolicyDocument"]["Statement"])]
+    actions = allowed_actions(statements)
+
+    assert (trust["Effect"], trust["Action"], trust["Principal"]) == (
+        "Allow",
+        "sts:AssumeRole",
+        {"Service": "sagemaker.amazonaws.com"},
+    )
+    assert "ManagedPolicyArns" not in role
+    assert actions <= MODEL_EXECUTION_ROLE_ACTIONS
+    assert {"s3:GetObject", "ecr:BatchGetImage", "logs:PutLogEvents"} <= actions
+    for statement in statements:
+        resources = as_list(statement["Resource"])
+        if "*" in resources:
+            assert set(as_list(statement["Action"])) <= {
+                "ecr:GetAuthorizationToken",
+                "cloudwatch:PutMetricData",
+            }
+        if any(str(a).startswith("s3:") for a in as_list(statement["Action"])) and not bucket_object_arns(
+            statement
+        ):
+            assert statement["Condition"] == {"StringEquals": {"s3:ResourceAccount": ref("AWS::AccountId")}}

@@ -4,6 +4,11 @@
 `analyze_fleet`) and the CLI alike. Only one snapshot is in memory at a time. What stays is small whatever the fleet: a summary per target,
 the findings that could be acted on (the stack's own account and region only), and the top findings
 for the report. MaxActionsPerRun applies across all targets, largest known saving first.
+
+The moves a benchmark confirms (rightsize, Graviton, serverless; the registry's `confirm`) leave Analyze
+as `to_confirm`, within the run's MaxRecommenderSpendUSD; the workflow benchmarks them ("Confirm moves")
+and `fold_confirmations` writes what the benchmarks said into the plans, their summaries and the report's
+top findings.
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from endpoint_optimizer.confirm.jobs import within_spend_cap
+from endpoint_optimizer.decide.confirm.candidates import candidates_for
+from endpoint_optimizer.decide.confirm.job import estimated_job_cost
 from endpoint_optimizer.decide.plan import choose_actions, hold_back, is_actionable, plan_for
 from endpoint_optimizer.decide.pricing import PriceBook
 from endpoint_optimizer.infra.artifacts import (
     PLANS_PREFIX,
     SnapshotRef,
+    load_plan,
     load_snapshot,
     run_folder,
     store_plan,
@@ -28,15 +37,20 @@ from endpoint_optimizer.infra.targets import Home
 from endpoint_optimizer.models import (
     TOP_FINDINGS,
     Action,
+    ConfirmedMove,
     Finding,
     FleetAnalysis,
     Holds,
     LeftForLater,
+    MoveToConfirm,
     Plan,
     PlanSummary,
     ScanFailure,
     ScanSnapshot,
+    endpoint_key,
 )
+from endpoint_optimizer.notify.confirmation_text import summary as confirmation_summary
+from endpoint_optimizer.registry import confirmed_by_benchmark
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -67,7 +81,9 @@ def _top(findings: list[Finding]) -> list[Finding]:
 
 
 def _for_the_report(finding: Finding) -> Finding:
-    """What the report shows of a top finding (its first reason, no evidence or scan facts): small."""
+    """What the report shows of a top finding (its first reason, or what its benchmark measured; no
+    evidence or scan facts): small."""
+    measured = confirmation_summary(finding)
     return Finding(
         endpoint_name=finding.endpoint_name,
         account_id=finding.account_id,
@@ -77,8 +93,9 @@ def _for_the_report(finding: Finding) -> Finding:
         current_monthly_cost_usd=finding.current_monthly_cost_usd,
         estimated_monthly_savings_usd=finding.estimated_monthly_savings_usd,
         confidence=finding.confidence,
-        reasons=finding.reasons[:1],
+        reasons=[measured] if measured else finding.reasons[:1],
         blocked_by=finding.blocked_by,
+        confirmation=finding.confirmation,  # what a benchmark measured: the report shows it
     )
 
 
@@ -91,6 +108,10 @@ def _for_the_report(finding: Finding) -> Finding:
 STATE_LIMIT_BYTES = 262_144
 RESULT_RESERVE_BYTES = 800  # one Map result: ActionResult with a 63-char name and a detail up to 500 chars
 STATE_MARGIN_BYTES = 17_408  # the summary's subject, and the report/summary errors a Catch may add
+# The moves a run benchmarks (jobs, and those the spend cap defers) travel in the state, and each comes
+# back from "Confirm moves" as its confirmed finding (up to 10 options) until they are folded into the plans.
+MAX_MOVES_TO_CONFIRM = 10
+CONFIRMATION_RESERVE_BYTES = 6_000  # a finding (its scan facts left in the plan) and up to 10 options
 # Long lists are cut to this many names in the state (and the messages); the whole lists go to S3.
 LIST_KEPT = 50
 LEFT_FOR_LATER = "left-for-later.json"
@@ -167,12 +188,15 @@ def analyze_fleet(
     run_id: str,
     home: Home,
     read_holds: ReadHolds | None = None,
+    recommender_spend_usd: float | None = None,
 ) -> FleetAnalysis:
     """`read_holds` reads the open approvals and rejections of the endpoints that could be proposed (the
-    state table); those endpoints wait, blocked with the reason in their plan, and leave their place."""
+    state table); those endpoints wait, blocked with the reason in their plan, and leave their place.
+    `recommender_spend_usd` (MaxRecommenderSpendUSD) bounds the run's benchmarks (None: none are chosen)."""
     plans: list[PlanSummary] = []
     unscanned: list[ScanFailure] = []
     actionable: list[Finding] = []
+    to_benchmark: list[tuple[Finding, str]] = []
     waiting: list[str] = []
     top: list[Finding] = []
     for scan in scans:
@@ -193,6 +217,7 @@ def analyze_fleet(
             )
         )
         actionable += [finding for finding in plan.findings if is_actionable(finding)]
+        to_benchmark += [(finding, key) for finding in plan.findings if wants_benchmark(finding)]
         top = _top(top + [finding for finding in plan.findings if finding.action != Action.NONE])
     actions, deferred = choose_actions(actionable, policy, run_id=run_id)
     whole_key = f"{PLANS_PREFIX}{run_folder(run_id)}/{LEFT_FOR_LATER}"
@@ -208,8 +233,13 @@ def analyze_fleet(
             waiting_total=len(waiting),
             whole_list=f"s3://{bucket}/{whole_key}",
         ),
+        to_confirm=[]
+        if recommender_spend_usd is None
+        else moves_to_confirm(to_benchmark, prices, recommender_spend_usd),
     )
-    analysis, moved = fit_state(analysis, state_budget(policy))
+    # Each move to confirm comes back into the state with its confirmation before it is folded away.
+    reserve = CONFIRMATION_RESERVE_BYTES * len(analysis.to_confirm)
+    analysis, moved = fit_state(analysis, state_budget(policy) - reserve)
     deferred = moved + deferred
     if not deferred and not waiting:
         return analysis.model_copy(update={"later": LeftForLater()})
@@ -223,3 +253,99 @@ def analyze_fleet(
     body = json.dumps(document, indent=2) + "\n"
     s3.put_object(Bucket=bucket, Key=whole_key, Body=body.encode("utf-8"), ContentType="application/json")
     return analysis
+
+
+# ------------------------------------------------------------------ moves confirmed by a benchmark
+def wants_benchmark(finding: Finding) -> bool:
+    """A move a benchmark confirms (the registry's `confirm`), nothing blocks it (report-only, an open
+    approval, a short window...), and there is something to benchmark (one instance variant)."""
+    return confirmed_by_benchmark(finding.action) and not finding.blocked_by and bool(candidates_for(finding))
+
+
+def estimated_benchmark_cost(finding: Finding, prices: PriceBook) -> float | None:
+    """What benchmarking `finding`'s candidates costs, estimated on the job's EndpointConfigurations (the
+    load phase is the job's standard one, whatever the traffic); None when a price is unknown."""
+    configurations = [candidate.endpoint_configuration() for candidate in candidates_for(finding)]
+    return estimated_job_cost(
+        {"InputConfig": {"EndpointConfigurations": configurations}}, prices, finding.region
+    )
+
+
+def moves_to_confirm(
+    candidates: Sequence[tuple[Finding, str]], prices: PriceBook, spend_usd: float
+) -> list[MoveToConfirm]:
+    """The largest savings first, at most MAX_MOVES_TO_CONFIRM: those within `spend_usd` get a job, the
+    others go through the map deferred, so their plan says why they are not confirmed."""
+    chosen = sorted(candidates, key=lambda pair: -(pair[0].estimated_monthly_savings_usd or 0))
+    chosen = chosen[:MAX_MOVES_TO_CONFIRM]
+    keys = [endpoint_key(f.account_id, f.region, f.endpoint_name) for f, _ in chosen]
+    costs = [estimated_benchmark_cost(finding, prices) for finding, _ in chosen]
+    cap = within_spend_cap([(k, c) for k, c in zip(keys, costs, strict=True) if c is not None], spend_usd)
+    items: list[MoveToConfirm] = []
+    for (finding, plan_key), key, cost in zip(chosen, keys, costs, strict=True):
+        types = [c.instance_type for c in candidates_for(finding) if c.instance_type]
+        hourly = {t: price.usd_per_hour for t in types if (price := prices.hourly(finding.region, t))}
+        serverless = prices.serverless_usd_per_gb_second(finding.region)
+        unknown = f"deferred: no price for {', '.join(sorted(set(types) - set(hourly))) or 'serverless'} "
+        unknown += (
+            f"in {finding.region}, so the cost of its benchmark cannot be held to MaxRecommenderSpendUSD"
+        )
+        items.append(
+            MoveToConfirm(
+                finding=finding,
+                plan_key=plan_key,
+                estimated_job_cost_usd=cost,
+                deferred=unknown if cost is None else cap.deferred.get(key),
+                hourly_usd=hourly,
+                serverless_usd_per_gb_second=None if serverless is None else serverless.usd_per_gb_second,
+            )
+        )
+    return items
+
+
+def _folded(original: Finding, move: ConfirmedMove) -> Finding:
+    """The plan's finding as the benchmark left it (its scan facts kept); a failed step leaves it as it
+    was, unconfirmed, with the error."""
+    if move.error is not None:
+        error = move.error.get("Error") or "error"
+        return original.model_copy(
+            update={"blocked_by": [*original.blocked_by, f"unconfirmed: the benchmark step failed ({error})"]}
+        )
+    return move.finding.model_copy(update={"scan": original.scan})
+
+
+def fold_confirmations(
+    s3: S3Client, bucket: str, analysis: FleetAnalysis, confirmations: Sequence[ConfirmedMove], *, run_id: str
+) -> FleetAnalysis:
+    """Each plan with a confirmed move rewritten in place (same key), its summary recomputed, and the
+    report's top findings replaced by their confirmed versions (re-ranked: a saving may have changed)."""
+    by_plan: dict[str, dict[str, ConfirmedMove]] = {}
+    for move in confirmations:
+        by_plan.setdefault(move.plan_key, {})[move.finding.endpoint_name] = move
+    summaries = {summary.plan_key: summary for summary in analysis.plans}
+    folded: dict[str, Finding] = {}
+    for key, moves in by_plan.items():
+        summary = summaries[key]
+        plan = load_plan(s3, bucket, key)
+        findings = [
+            _folded(f, moves[f.endpoint_name]) if f.endpoint_name in moves else f for f in plan.findings
+        ]
+        plan = plan.model_copy(update={"findings": findings})
+        written = store_plan(s3, bucket, plan, execution_id=run_id, account_id=summary.account_id)
+        if written != key:
+            raise RuntimeError(f"the plan {key} would be written to {written}: not this run's plan")
+        summaries[key] = summarize_plan(
+            plan, account_id=summary.account_id, plan_key=key, report_only=summary.report_only
+        )
+        folded |= {endpoint_key(f.account_id, f.region, f.endpoint_name): f for f in findings}
+    top = [
+        _for_the_report(folded.get(endpoint_key(f.account_id, f.region, f.endpoint_name), f))
+        for f in analysis.top_findings
+    ]
+    return analysis.model_copy(
+        update={
+            "plans": [summaries[s.plan_key] for s in analysis.plans],
+            "top_findings": _top(top),
+            "to_confirm": [],
+        }
+    )

@@ -9,9 +9,11 @@ AWS_ENDPOINT_URL for emulated AWS.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -21,12 +23,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_optimizer.act.park import RestoreFailed, restore
 from endpoint_optimizer.analysis import analyze_target
+from endpoint_optimizer.confirm.endpoint import (
+    Started,
+    finish_confirmation,
+    recommend_document,
+    scan_endpoint,
+    start_confirmation,
+)
+from endpoint_optimizer.confirm.jobs import TERMINAL, describe, stop
 from endpoint_optimizer.decide.pricing import bundled_price_book, live_price_book
 from endpoint_optimizer.infra.clients import Clients, pricing_client
 from endpoint_optimizer.infra.price_cache import LocalPriceCache, default_price_cache_path
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.infra.stores import StateTable
-from endpoint_optimizer.models import Plan
+from endpoint_optimizer.models import COMPLETED, Confirmation, Plan
 from endpoint_optimizer.notify.report import render_report
 from endpoint_optimizer.notify.slack import usd
 from endpoint_optimizer.plan_contract import write_plan
@@ -179,6 +189,87 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wait_for(clients: Clients, started: Started, args: argparse.Namespace) -> dict[str, object]:
+    """Poll the job to a terminal status, a status line on a terminal; past its deadline, stop it."""
+    sleep: Callable[[float], None] = args.sleep
+    shown = sys.stderr.isatty()
+    while True:
+        described = describe(clients.sagemaker, started.job_name)
+        status = str(described.get("Status"))
+        if shown:
+            sys.stderr.write(f"\r{started.job_name}: {status:<12}")
+            sys.stderr.flush()
+        if status in TERMINAL:
+            if shown:
+                sys.stderr.write("\n")
+            return described
+        if started.deadline is not None and datetime.now(UTC) >= started.deadline and status != "STOPPING":
+            stop(clients.sagemaker, started.job_name)
+        sleep(args.poll_seconds)
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    session = _session(args)
+    clients = Clients(session, region=session.region_name)
+    if not clients.region:
+        print("error: no region: pass --region or set AWS_REGION / a profile region", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    account_id = clients.sts.get_caller_identity()["Account"]
+    snapshot = scan_endpoint(
+        clients, args.endpoint, account_id=account_id, now=now, lookback_days=args.lookback_days
+    )
+    policy = Policy(
+        MODE="report",
+        LOOKBACK_DAYS=args.lookback_days,
+        GRACE_DAYS=7,
+        SKIP_TAG_KEY="endpoint-optimizer:skip",
+        MAX_ACTIONS_PER_RUN=0,
+        APPROVAL_TIMEOUT_HOURS=24,
+    )
+    plan, _ = analyze_target(snapshot, bundled_price_book(), policy, now)
+    outcome = start_confirmation(
+        clients.sagemaker,
+        clients.cloudwatch,
+        clients.s3,
+        plan.findings[0],
+        role_arn=args.role_arn,
+        now=now,
+        lookback_days=args.lookback_days,
+        reuse_days=args.reuse_days,
+        bucket=args.bucket,
+        payload_url=args.payload,
+    )
+    if isinstance(outcome, Started):
+        verb = "reusing" if outcome.reused else "started"
+        print(f"{verb} Inference Recommender job {outcome.job_name}", file=sys.stderr)
+        described = (
+            _wait_for(clients, outcome, args) if args.wait else describe(clients.sagemaker, outcome.job_name)
+        )
+        confirmation: Confirmation = finish_confirmation(
+            clients.sagemaker, outcome.job_name, outcome.baseline, reused=outcome.reused, described=described
+        )
+    else:
+        confirmation = outcome
+    document = recommend_document(args.endpoint, confirmation)
+    if args.output:
+        Path(args.output).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        print(f"confirmation written to {args.output}", file=sys.stderr)
+    for reason in confirmation.reasons:
+        print(reason)
+    if confirmation.status == COMPLETED:
+        return 0
+    if confirmation.status in TERMINAL or confirmation.job_name is None:
+        print(f"error: no completed benchmark for {args.endpoint} ({confirmation.status})", file=sys.stderr)
+        return 1
+    print(
+        f"job {confirmation.job_name} is {confirmation.status}: run the same command with --wait to wait "
+        "for it (a second run reuses the job)",
+        file=sys.stderr,
+    )
+    return 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="endpoint-optimizer", description="Find and fix idle or oversized SageMaker endpoints."
@@ -217,11 +308,34 @@ def build_parser() -> argparse.ArgumentParser:
     restore_cmd.add_argument("--no-wait", action="store_true", help="do not wait for InService")
     restore_cmd.set_defaults(func=cmd_restore)
 
+    recommend = sub.add_parser(
+        "recommend",
+        help="confirm the endpoint's rightsize/Graviton/serverless move with an Inference Recommender job",
+    )
+    recommend.add_argument("endpoint")
+    recommend.add_argument("--region")
+    recommend.add_argument("--profile")
+    recommend.add_argument("--role-arn", required=True, help="the role Inference Recommender runs the job as")
+    recommend.add_argument(
+        "--payload", help="s3:// URL of a .tar.gz of sample requests (else tag or Data Capture)"
+    )
+    recommend.add_argument("--wait", action="store_true", help="poll until the job ends")
+    recommend.add_argument("--output", help="write the confirmation JSON (schema_version 1) here")
+    recommend.add_argument("--lookback-days", type=int, default=14)
+    recommend.add_argument("--reuse-days", type=int, default=30, help="reuse a job this recent (0: never)")
+    recommend.add_argument(
+        "--bucket", help="where a payload packed from Data Capture is written (default: the capture bucket)"
+    )
+    recommend.add_argument("--poll-seconds", type=float, default=60.0)
+    recommend.set_defaults(func=cmd_recommend)
+
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, sleep: Callable[[float], None] = time.sleep) -> int:
+    """`sleep` waits between two polls of `recommend --wait` (tests pass one that does not sleep)."""
     args = build_parser().parse_args(argv)
+    args.sleep = sleep
     try:
         code: int = args.func(args)
     except (BotoCoreError, ClientError) as error:

@@ -3,8 +3,11 @@
 One entry per action (like Cloud Custodian's action registry): the rung (`decide.rules`) owns the name,
 the ladder position, the risk rank, what the scan must read for it to judge, what applying it calls in
 IAM, whether it is applied or report only, and whether it takes capacity away; act/ owns the steps that
-carry it out. The IAM of the scan, of the member-account role and of the apply function is derived from
-here (`scan_reads`, `apply_permissions`) and compared with the templates by tests/unit/test_template.py.
+carry it out. A move that a benchmark must confirm first (rightsize, Graviton, serverless) also names what
+confirming it calls (`confirm`: confirm/, through the recommend function). The IAM of the scan, of the
+member-account role, of the apply function and of the recommend function is derived from here
+(`scan_reads`, `apply_permissions`, `confirm_permissions`) and compared with the templates by
+tests/unit/test_template.py.
 """
 
 from __future__ import annotations
@@ -30,10 +33,16 @@ class RegisteredAction:
     # A check after the change, when it is a step of its own. Park has none: `park` itself re-checks
     # before the change and waits for the endpoint to be gone after it, in the same call.
     verify: Step | None = None
+    # What confirming the move with an Inference Recommender job calls (empty: no benchmark confirms it).
+    confirm: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.rung.name
+
+    @property
+    def confirmed_by_benchmark(self) -> bool:
+        return bool(self.confirm)
 
     @property
     def applied(self) -> bool:
@@ -45,8 +54,40 @@ STEPS: dict[Action, dict[str, Step]] = {
     Action.PARK: {"apply": park, "recover": recover, "undo": restore},
 }
 
+# What confirm/ calls on endpoints and metrics to benchmark a move (the recommend function's SageMaker and
+# CloudWatch IAM; its S3 and iam:PassRole are its own plumbing):
+# - the endpoint, its config and model (ModelName, image, Data Capture) and its tags (the payload tag);
+# - the baseline: p99 ModelLatency and the busiest minute (GetMetricData, confirm/observed.py);
+# - the job: a recent one to reuse (List, then Describe), create, poll (Describe), stop past its deadline,
+#   and the failed benchmarks' reasons (ListInferenceRecommendationsJobSteps) (confirm/jobs.py).
+CONFIRM_PERMISSIONS: tuple[str, ...] = (
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel",
+    "sagemaker:ListTags",
+    "cloudwatch:GetMetricData",
+    "sagemaker:ListInferenceRecommendationsJobs",
+    "sagemaker:CreateInferenceRecommendationsJob",
+    "sagemaker:DescribeInferenceRecommendationsJob",
+    "sagemaker:StopInferenceRecommendationsJob",
+    "sagemaker:ListInferenceRecommendationsJobSteps",
+)
+# A Graviton move of an x86 image is benchmarked on a throwaway copy of the model on the arm64 build of
+# its image (confirm/arm64_model.py): made before the job (DescribeModel, as above, then CreateModel) and
+# deleted after it; the template scopes both to model/eo-arm64-*.
+ARM64_BENCHMARK_MODEL_PERMISSIONS: tuple[str, ...] = ("sagemaker:CreateModel", "sagemaker:DeleteModel")
+# The moves whose target and savings a utilisation heuristic alone cannot promise (issue 9).
+CONFIRMED: dict[Action, tuple[str, ...]] = {
+    Action.RIGHTSIZE: CONFIRM_PERMISSIONS,
+    Action.MIGRATE_GRAVITON: CONFIRM_PERMISSIONS + ARM64_BENCHMARK_MODEL_PERMISSIONS,
+    Action.MIGRATE_SERVERLESS: CONFIRM_PERMISSIONS,
+}
+
 ACTIONS: dict[str, RegisteredAction] = {
-    entry.name: RegisteredAction(entry, **STEPS.get(entry.action, {})) for entry in LADDER
+    entry.name: RegisteredAction(
+        entry, **STEPS.get(entry.action, {}), confirm=CONFIRMED.get(entry.action, ())
+    )
+    for entry in LADDER
 }
 
 
@@ -59,3 +100,14 @@ def scan_reads() -> frozenset[str]:
 def apply_permissions() -> frozenset[str]:
     """What the apply function calls: the write permissions of the actions it carries out."""
     return frozenset().union(*(action.rung.writes for action in ACTIONS.values() if action.applied))
+
+
+def confirm_permissions() -> frozenset[str]:
+    """What the recommend function calls on endpoints and metrics: what confirming each move calls."""
+    return frozenset().union(*(action.confirm for action in ACTIONS.values()))
+
+
+def confirmed_by_benchmark(action: Action) -> bool:
+    """Whether a finding with `action` is confirmed by an Inference Recommender job before anyone approves it."""
+    entry = ACTIONS.get(action.value)
+    return entry is not None and entry.confirmed_by_benchmark

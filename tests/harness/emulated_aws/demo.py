@@ -9,10 +9,12 @@ Handler logs (Powertools JSON) go to .demo/lambda.log, as they would go to Cloud
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
+import tarfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -23,6 +25,7 @@ from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import deploy_member_role, deploy_stack
 from endpoint_optimizer.cli import main as cli
 from endpoint_optimizer.cli import render_plan
+from endpoint_optimizer.notify.confirmation_text import summary as benchmark_summary
 from endpoint_optimizer.notify.slack import usd
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -33,6 +36,41 @@ MAX_ACTIONS = 3
 MEMBER_ACCOUNT = "210987654321"
 MEMBER_REGION = "ap-northeast-1"
 EXTERNAL_ID = "demo-optimizer-external-id"
+# The oversized endpoint whose rightsize move the demo benchmarks (its payload tagged; the others have none).
+BENCHMARKED = "demo-oversized-gpu-translation"
+PAYLOAD_TAG = "endpoint-optimizer:sample-payload"
+OBSERVED_P99_MS = 30.0
+
+
+def prepare_benchmark(aws: EmulatedAws, bucket: str, endpoint: str, now: datetime) -> str:
+    """A one-request .tar.gz in the artifact bucket, named by the endpoint's sample-payload tag, and the
+    p99 latency it answers in today (ModelLatency, microseconds), which the benchmark must keep."""
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "ModelLatency",
+                "Dimensions": dimensions,
+                "Timestamp": now - timedelta(hours=hours),
+                "Value": OBSERVED_P99_MS * 1000,
+                "Unit": "Microseconds",
+            }
+            for hours in range(1, 14 * 24, 12)
+        ],
+    )
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        body = b"0.31,0.12,0.77,0.05\n"
+        info = tarfile.TarInfo("request-0001.csv")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    key = "recommender/demo/requests.tar.gz"
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
+    sagemaker = aws.client("sagemaker")
+    arn = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
+    sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": PAYLOAD_TAG, "Value": f"s3://{bucket}/{key}"}])
+    return key
 
 
 def run_demo(out: TextIO | None = None) -> int:
@@ -65,6 +103,8 @@ def run_demo(out: TextIO | None = None) -> int:
                 "MemberExternalId": EXTERNAL_ID,
             },
             secrets={"SlackWebhookSecret": slack.webhook_url, "SlackSigningSecret": SIGNING_SECRET},
+            # Inference Recommender jobs age one tick per read in the emulator: poll without waiting.
+            environment={"RecommendFunction": {"RECOMMENDER_POLL_SECONDS": "0"}},
         )
         say(f"  deployed template.yaml as stack {stack.stack_name}: {len(stack.function_names)} functions,")
         say(f"  state machine {stack.state_machine_arn.rsplit(':', 1)[-1]}, table {stack.table_name}")
@@ -87,6 +127,8 @@ def run_demo(out: TextIO | None = None) -> int:
             f"Seeded {len(fleet)} endpoints here and {len(member_fleet)} in the member account, "
             "with 14 days of hourly CloudWatch metrics."
         )
+        prepare_benchmark(aws, stack.artifact_bucket, BENCHMARKED, now)
+        say(f"  {BENCHMARKED} is tagged {PAYLOAD_TAG}: its rightsize move gets an Inference Recommender job")
 
         sfn = aws.client("stepfunctions")
         execution = sfn.start_execution(
@@ -155,6 +197,15 @@ def run_demo(out: TextIO | None = None) -> int:
             )
             render_plan(plan, out)
         findings = {f.endpoint_name: f for plan in plans for f in plan.findings}
+        step(f"Inference Recommender benchmark of {BENCHMARKED} (emulated; the plan's confirmation):")
+        for line in (benchmark_summary(findings[BENCHMARKED]) or "no benchmark").split("\n"):
+            say(f"  {line}")
+        unconfirmed = sorted(
+            n for n, f in findings.items() if any(b.startswith("unconfirmed:") for b in f.blocked_by)
+        )
+        say(
+            f"  not benchmarked this run (each plan says why, e.g. how to add a payload): {', '.join(unconfirmed)}"
+        )
 
         results = output["results"]
         step("What happened to each proposed action:")
@@ -197,8 +248,12 @@ def run_demo(out: TextIO | None = None) -> int:
 
         def verdict(name: str) -> str:
             finding = findings[name]
-            # Advice blocked on a precondition (e.g. "needs an arm64 image") changes nothing: "none".
-            blocked_advice = finding.blocked_by and not any("report only" in b for b in finding.blocked_by)
+            # Advice blocked on a precondition (e.g. "needs an arm64 image") changes nothing: "none". Report
+            # only, or not yet benchmarked ("unconfirmed: ..."), the advice stands.
+            standing = ("report only", "unconfirmed:")
+            blocked_advice = finding.blocked_by and not any(
+                s in b for b in finding.blocked_by for s in standing
+            )
             return "none" if blocked_advice else finding.action.value
 
         mismatches = [

@@ -14,6 +14,8 @@ h. Step Functions Distributed Map: an integer ToleratedFailurePercentage parses;
 i. STS AssumeRole: the role must exist and its trust policy's sts:ExternalId condition must match.
 j. S3 bucket policies: requests count as TLS (aws:SecureTransport), Bool conditions are evaluated.
 o. Step Functions SendTaskFailure: the `cause` reaches the waiting task (moto drops it).
+p. SageMaker Inference Recommender (none implemented): emulated in recommender.py / recommender_api.py.
+q. CloudWatch GetMetricData percentiles (pNN) of statistic sets, as AWS allows them; none below zero.
 
 `apply_patches()` is idempotent. Nothing here is product code.
 """
@@ -51,6 +53,7 @@ __all__ = [
     "forget_ended_executions",
     "forget_warm_functions",
     "invocation_count",
+    "patches_applied",
     "register_function_source",
     "registered_function_sources",
     "remove_patches",
@@ -95,7 +98,14 @@ def apply_patches() -> None:
         _patch_metric_statistics_and_target_paging()
         _patch_deregister_deletes_policies()
         _patch_send_task_failure_cause()
+        _patch_inference_recommender()
+        _patch_percentiles_of_statistic_sets()
         _APPLIED.set()
+
+
+def patches_applied() -> bool:
+    """Whether apply_patches() is in effect (a test applying them for itself removes only its own)."""
+    return _APPLIED.is_set()
 
 
 def remove_patches() -> None:
@@ -1335,3 +1345,56 @@ def _patch_send_task_failure_cause() -> None:
         return EmptyResult()
 
     _replace(StepFunctionResponse, "send_task_failure", send_task_failure)
+
+
+# ---------------------------------------------------------------------------------------------------
+# p. SageMaker Inference Recommender: moto 5.2.5 implements none of its operations.
+# ---------------------------------------------------------------------------------------------------
+def _patch_inference_recommender() -> None:
+    from emulated_aws import recommender_api
+
+    recommender_api.install(_replace)
+
+
+# ---------------------------------------------------------------------------------------------------
+# q. CloudWatch percentiles (pNN) of statistic sets. "CloudWatch needs raw data points to calculate
+#    percentile statistics. If you publish data using a statistic set instead, you can only retrieve
+#    percentile statistics for this data if one of the following conditions is true: The SampleCount
+#    value of the statistic set is 1. The Min and the Max values of the statistic set are equal.
+#    Percentile statistics are not available for metrics when any of the metric values are negative
+#    numbers." (botocore 1.43 cloudwatch GetMetricStatistics documentation, read 2026-12-01.) Patch c
+#    answers pNN over raw values only and silently leaves statistic sets out of the rank.
+# ---------------------------------------------------------------------------------------------------
+def _statistic_with_percentile_sets(stat: str, data: list[Any]) -> float | None:
+    """Replaces patch c's _statistic for pNN: raw values and qualifying statistic sets (each as
+    SampleCount values of its Min) ranked together, nearest rank; a period holding a statistic set that
+    does not qualify, or a negative value, has no percentile (no datapoint)."""
+    match = _PERCENTILE.match(stat)
+    if match is None:
+        original: float | None = _originals["_statistic"](stat, data)
+        return original
+    weighted: list[tuple[float, float]] = []  # (value, how many samples have it)
+    for datum in data:
+        if hasattr(datum, "value"):
+            weighted.append((float(datum.value), 1.0))
+        elif float(datum.sample_count) == 1 or float(datum.min) == float(datum.max):
+            weighted.append((float(datum.min), max(1.0, float(datum.sample_count))))
+        else:
+            return None
+    if not weighted or min(value for value, _ in weighted) < 0:
+        return None
+    weighted.sort()
+    rank = max(1.0, math.ceil(float(match.group(1)) / 100 * sum(weight for _, weight in weighted)))
+    seen = 0.0
+    for value, weight in weighted:
+        seen += weight
+        if seen >= rank:
+            return value
+    return weighted[-1][0]
+
+
+def _patch_percentiles_of_statistic_sets() -> None:
+    module = sys.modules[__name__]
+    _originals["_statistic"] = _statistic
+    # gap: patch c's pNN leaves statistic sets out; _indexed_get_metric_data looks _statistic up per call.
+    _replace(module, "_statistic", _statistic_with_percentile_sets)

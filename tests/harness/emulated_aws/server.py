@@ -13,6 +13,7 @@ import boto3
 
 from emulated_aws import moto_patches
 from emulated_aws.lifecycle import Service
+from emulated_aws.recommender import RecommenderEmulator, emulator
 
 __all__ = ["ACCOUNT_ID", "EmulatedAws", "ExecutionDidNotEnd"]
 
@@ -76,6 +77,7 @@ class EmulatedAws(Service):
         self._port = int(server.get_host_and_port()[1])
         os.environ.update({"AWS_ENDPOINT_URL": self.endpoint_url, "MOTO_PORT": str(self._port)})
         self._post("/moto-api/reset", None)  # moto's backends are process-wide: start empty
+        emulator().reset()
         self._enable_step_functions()
 
     def stop(self) -> None:
@@ -96,8 +98,10 @@ class EmulatedAws(Service):
                     moto_patches.remove_patches()
 
     def reset(self) -> None:
-        """Empty every moto backend (and forget warm handler modules); the server keeps running."""
+        """Empty every moto backend (and forget warm handler modules, and put the emulated Inference
+        Recommender's settings back to their defaults); the server keeps running."""
         self._post("/moto-api/reset", None)
+        emulator().reset()
         self._enable_step_functions()
         moto_patches.forget_warm_functions()
         moto_patches.forget_ended_executions()
@@ -137,6 +141,11 @@ class EmulatedAws(Service):
                     _act_in_account(client, key[2])
                 self._clients[key] = client
             return client
+
+    @property
+    def recommender(self) -> RecommenderEmulator:
+        """The emulated Inference Recommender's settings: profiles, failure modes, limits, the clock."""
+        return emulator()
 
     def backend(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
         """moto's in-process backend object for `service` (for seeding what the API cannot set)."""

@@ -33,6 +33,7 @@ _SUB_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 _ASL_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 _HANDLED_TYPES = (
     "AWS::DynamoDB::Table",
+    "AWS::IAM::Role",
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Topic",
@@ -106,12 +107,15 @@ def deploy_stack(
     secrets: dict[str, str] | None = None,
     *,
     stack_name: str = DEFAULT_STACK_NAME,
+    environment: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Stack:
     """Create the stack's resources in the emulator and register each function's code with the runner.
 
     `parameters` override template Defaults (and are checked against AllowedValues, AllowedPattern,
     Min/MaxValue, Min/MaxLength as CloudFormation does); `secrets` maps a Secret's logical id to its value
-    (a secret without a value gets a random placeholder, as GenerateSecretString would).
+    (a secret without a value gets a random placeholder, as GenerateSecretString would); `environment`
+    sets variables of a function by logical id after the template's (a value the template's parameters
+    cannot take, such as RECOMMENDER_POLL_SECONDS=0 so the workflow polls without waiting).
     """
     repo_root = Path(repo_root).resolve()
     template = load_template(repo_root)
@@ -122,6 +126,7 @@ def deploy_stack(
         stack_name=stack_name,
         parameters=parameters or {},
         secret_values=secrets or {},
+        environment=environment or {},
     ).run()
 
 
@@ -136,6 +141,7 @@ class _Deployment:
         parameters: dict[str, str],
         secret_values: dict[str, str],
         account_id: str | None = None,
+        environment: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.aws = aws
         self.account_id = account_id or aws.account_id
@@ -143,6 +149,7 @@ class _Deployment:
         self.template = template
         self.stack_name = stack_name
         self.secret_values = secret_values
+        self.environment_overrides = {lid: dict(env) for lid, env in (environment or {}).items()}
         self.resources: dict[str, dict[str, Any]] = dict(template.get("Resources") or {})
         self.parameters = self._resolve_parameters(parameters)
         self.physical_ids: dict[str, str] = {}  # what !Ref gives
@@ -272,6 +279,8 @@ class _Deployment:
             self._create_topic(logical_id, resource.get("Properties") or {})
         for logical_id, resource in self._of_type("AWS::SecretsManager::Secret"):
             self._create_secret(logical_id, resource.get("Properties") or {})
+        for logical_id, resource in self._of_type("AWS::IAM::Role"):
+            self._create_role(logical_id, resource.get("Properties") or {})
         for logical_id, resource in self._of_type("AWS::Logs::LogGroup"):
             # not created, but its Arn is referenced (state machine logging)
             name = self.resolve((resource.get("Properties") or {}).get("LogGroupName"), logical_id)
@@ -283,6 +292,9 @@ class _Deployment:
             self.physical_ids[logical_id] = hashlib.sha256(logical_id.encode()).hexdigest()[:10]
 
         functions = self._of_type("AWS::Serverless::Function")
+        unknown = sorted(set(self.environment_overrides) - {lid for lid, _ in functions})
+        if unknown:
+            raise TemplateError(f"environment given for functions the template does not declare: {unknown}")
         environments: dict[str, dict[str, str]] = {}
         for logical_id, resource in functions:
             environments[logical_id] = self._create_function(logical_id, resource.get("Properties") or {})
@@ -408,28 +420,32 @@ class _Deployment:
         others = sorted({str(r.get("Type")) for r in self.resources.values()} - {"AWS::IAM::Role"})
         if others:
             raise TemplateError(f"a member-account template holds only AWS::IAM::Role, found {others}")
-        iam = self.aws.client("iam", account_id=self.account_id)
-        arns: dict[str, str] = {}
         for logical_id, resource in self._of_type("AWS::IAM::Role"):
-            props = resource.get("Properties") or {}
-            name = self.resolve(props["RoleName"], logical_id) if "RoleName" in props else None
-            name = name or self._physical_name(logical_id)[:64]
-            trust = self._resolve_document(props["AssumeRolePolicyDocument"], f"{logical_id}.Trust")
-            role = iam.create_role(
+            self._create_role(logical_id, resource.get("Properties") or {})
+        return {lid: self.attributes[(lid, "Arn")] for lid, _ in self._of_type("AWS::IAM::Role")}
+
+    def _create_role(self, logical_id: str, props: dict[str, Any]) -> None:
+        """An IAM role with its trust and inline policies, intrinsic functions resolved (moto keeps them;
+        it does not enforce them)."""
+        iam = self.aws.client("iam", account_id=self.account_id)
+        name = self.resolve(props["RoleName"], logical_id) if "RoleName" in props else None
+        name = name or self._physical_name(logical_id)[:64]
+        trust = self._resolve_document(props["AssumeRolePolicyDocument"], f"{logical_id}.Trust")
+        role = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            MaxSessionDuration=int(props.get("MaxSessionDuration", 3600)),
+            Description=str(props.get("Description", "")),
+        )["Role"]
+        for policy in props.get("Policies") or []:
+            document = self._resolve_document(policy["PolicyDocument"], f"{logical_id}.Policies")
+            iam.put_role_policy(
                 RoleName=name,
-                AssumeRolePolicyDocument=json.dumps(trust),
-                MaxSessionDuration=int(props.get("MaxSessionDuration", 3600)),
-                Description=str(props.get("Description", "")),
-            )["Role"]
-            for policy in props.get("Policies") or []:
-                document = self._resolve_document(policy["PolicyDocument"], f"{logical_id}.Policies")
-                iam.put_role_policy(
-                    RoleName=name,
-                    PolicyName=self.resolve(policy["PolicyName"], logical_id),
-                    PolicyDocument=json.dumps(document),
-                )
-            arns[logical_id] = role["Arn"]
-        return arns
+                PolicyName=self.resolve(policy["PolicyName"], logical_id),
+                PolicyDocument=json.dumps(document),
+            )
+        self.physical_ids[logical_id] = name
+        self.attributes[(logical_id, "Arn")] = role["Arn"]
 
     def _create_topic(self, logical_id: str, props: dict[str, Any]) -> None:
         name = self.resolve(props["TopicName"], logical_id) if "TopicName" in props else None
@@ -479,6 +495,7 @@ class _Deployment:
         environment = {
             str(k): self.resolve(v, f"{logical_id}.Environment.Variables.{k}") for k, v in variables.items()
         }
+        environment.update(self.environment_overrides.get(logical_id, {}))
 
         if "LoggingConfig" in props:  # moto keeps no LoggingConfig: check it names a log group of the stack
             log_group = self.resolve(props["LoggingConfig"].get("LogGroup"), f"{logical_id}.LoggingConfig")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -9,8 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from endpoint_optimizer.infra.artifacts import INLINE_BUDGET_BYTES, SnapshotRef
 from endpoint_optimizer.models import (
     ActionResult,
+    Baseline,
+    Confirmation,
+    ConfirmedMove,
     Finding,
+    FleetAnalysis,
     LeftForLater,
+    MoveToConfirm,
     PlanSummary,
     ProposedAction,
     ScanFailure,
@@ -96,3 +102,62 @@ class RecoverRequest(_Request):
 
 
 ApplyOrRecover = ApplyRequest | RecoverRequest
+
+
+# ----------------------------------------------------------- confirming moves (functions/recommend)
+
+
+class RecommenderJob(_Request):
+    """One move's confirmation between the steps of "Confirm moves": what "Check recommender job" reads
+    (`finished`, `deadline_passed`) and "Wait for recommender job" waits (`wait_seconds`)."""
+
+    item: MoveToConfirm
+    baseline: Baseline
+    job_name: str | None = None
+    status: str  # the job's Status, or NOT_STARTED
+    reused: bool = False
+    deadline: datetime | None = None  # past it, the job is stopped
+    wait_seconds: int = Field(default=0, ge=0)
+    finished: bool = False
+    deadline_passed: bool = False
+    # Set when no job could start (no payload, unknown image, spend cap, quota): the verdict is known.
+    confirmation: Confirmation | None = None
+
+
+class StartRecommenderJob(_Request):
+    step: Literal["start"]
+    execution_id: str = Field(min_length=1)
+    item: MoveToConfirm
+
+
+class FollowRecommenderJob(_Request):
+    step: Literal["poll", "stop", "finish"]
+    job: RecommenderJob
+
+
+class FoldConfirmations(_Request):
+    """ "Record confirmations": the run's state after "Confirm moves" (Analyze's output and each move's
+    confirmation) in, the same state with the confirmations folded into the plans out."""
+
+    step: Literal["merge"]
+    execution_id: str = Field(min_length=1)
+    analysis: FleetAnalysis
+    confirmations: list[ConfirmedMove] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _confirmations_beside_the_analysis(cls, data: Any) -> Any:
+        """The map's ResultPath ($.confirmations) puts them in the run's state, beside Analyze's output, its
+        computed `all_targets_scanned` and the `recommender_jobs_at_once` of the map: take them apart."""
+        if isinstance(data, dict) and isinstance(data.get("analysis"), dict):
+            analysis = dict(data["analysis"])
+            confirmations = analysis.pop("confirmations", [])
+            for derived in ("all_targets_scanned", "recommender_jobs_at_once"):
+                analysis.pop(derived, None)
+            return {**data, "analysis": analysis, "confirmations": confirmations}
+        return data
+
+
+RecommendRequest = Annotated[
+    StartRecommenderJob | FollowRecommenderJob | FoldConfirmations, Field(discriminator="step")
+]

@@ -156,7 +156,26 @@ class AnalyzeSettings(_Settings):
     region: str = Field(alias="AWS_REGION", min_length=1)
     table_name: str = Field(alias="TABLE_NAME", min_length=1)  # the day's price cache
     price_discount_percent: float = Field(alias="PRICE_DISCOUNT_PERCENT", ge=0, le=100)
+    # The estimated cost of the run's Inference Recommender jobs stays under this (MaxRecommenderSpendUSD).
+    max_recommender_spend_usd: float = Field(alias="MAX_RECOMMENDER_SPEND_USD", ge=0)
 
     @property
     def home(self) -> Home:
         return Home(account_id=self.home_account_id, region=self.region)
+
+
+# An IAM role ARN in any partition (arn:aws, arn:aws-cn, arn:aws-us-gov), paths allowed.
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+
+
+class RecommendSettings(_Settings):
+    """Confirming moves with Inference Recommender: where payloads are packed and plans are, the role the
+    jobs run with, how long a completed job is reused and how often a running one is read."""
+
+    artifact_bucket: str = Field(alias="ARTIFACT_BUCKET", min_length=3)
+    region: str = Field(alias="AWS_REGION", min_length=1)
+    recommender_role_arn: str = Field(alias="RECOMMENDER_ROLE_ARN", pattern=ROLE_ARN_PATTERN)
+    reuse_days: int = Field(alias="RECOMMENDER_REUSE_DAYS", ge=0, le=365)
+    # Seconds (the template allows 30..3600; 0 is accepted so tests and the demo poll without waiting).
+    poll_seconds: int = Field(alias="RECOMMENDER_POLL_SECONDS", ge=0, le=3600)
+    lookback_days: int = Field(alias="LOOKBACK_DAYS", ge=1, le=63)  # the baseline's p99 latency window

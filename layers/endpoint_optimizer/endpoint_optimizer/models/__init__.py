@@ -2,16 +2,25 @@
 
 Every model is a pydantic v2 model so that the same objects travel through Step Functions (JSON), the
 plan file (the published contract) and DynamoDB without hand-written (de)serialisation. The models live in
-scan.py, findings.py and records.py; every name is importable from here.
+scan.py, findings.py, confirmation.py and records.py; every name is importable from here.
 """
 
+from endpoint_optimizer.models.confirmation import (
+    COMPLETED,
+    NOT_STARTED,
+    Baseline,
+    BenchmarkOption,
+    Confirmation,
+)
 from endpoint_optimizer.models.findings import (
     TOP_FINDINGS,
     ApprovalGrant,
     Confidence,
+    ConfirmedMove,
     Finding,
     FleetAnalysis,
     LeftForLater,
+    MoveToConfirm,
     Plan,
     PlanSummary,
     ProposedAction,
@@ -53,8 +62,10 @@ from endpoint_optimizer.models.scan import (
 
 __all__ = [
     "ACCOUNT_ID_PATTERN",
+    "COMPLETED",
     "DEFAULT_REJECTION_COOLDOWN_DAYS",
     "HOURS_PER_MONTH",
+    "NOT_STARTED",
     "TOP_FINDINGS",
     "Action",
     "ActionResult",
@@ -62,7 +73,11 @@ __all__ = [
     "ApprovalGrant",
     "ApprovalLock",
     "ApprovalState",
+    "Baseline",
+    "BenchmarkOption",
     "Confidence",
+    "Confirmation",
+    "ConfirmedMove",
     "Endpoint",
     "Finding",
     "FleetAnalysis",
@@ -73,6 +88,7 @@ __all__ = [
     "LedgerEntry",
     "LeftForLater",
     "Model",
+    "MoveToConfirm",
     "Outcome",
     "Plan",
     "PlanSummary",

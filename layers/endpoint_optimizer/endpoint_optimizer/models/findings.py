@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, computed_field
 
+from endpoint_optimizer.models.confirmation import Confirmation
 from endpoint_optimizer.models.scan import DEFAULT_REJECTION_COOLDOWN_DAYS, Action, Model, ScanFailure
 
 Confidence = Literal["high", "medium", "low"]
@@ -53,6 +54,8 @@ class Finding(Model):
     evidence: dict[str, float | int | str | None] = Field(default_factory=dict)
     # None only for endpoints the scan could not read (never acted on).
     scan: ScanFacts | None = None
+    # An Inference Recommender benchmark of a rightsize, Graviton or serverless move (optional, additive).
+    confirmation: Confirmation | None = None
 
 
 class Plan(Model):
@@ -116,6 +119,31 @@ class LeftForLater(Model):
     whole_list: str | None = None  # s3://<bucket>/plans/<state machine>/<run>/left-for-later.json
 
 
+class MoveToConfirm(Model):
+    """A rightsize, Graviton or serverless move to benchmark with an Inference Recommender job this run:
+    one item of the workflow's "Confirm moves" map (Analyze chooses them within MaxRecommenderSpendUSD)."""
+
+    finding: Finding
+    plan_key: str  # the plan (S3) the confirmation is folded into
+    estimated_job_cost_usd: float | None = None
+    # Why no job runs for it this run (the spend cap): the finding stays unconfirmed and says so.
+    deferred: str | None = None
+    # The run's prices of the baseline and the candidates (USD per instance-hour by type; serverless per
+    # GB-second): the confirmation cross-checks the job's CostPerHour with the prices the plan used.
+    hourly_usd: dict[str, float] = Field(default_factory=dict)
+    serverless_usd_per_gb_second: float | None = None
+
+
+class ConfirmedMove(Model):
+    """What one "Confirm moves" item returns: the finding as the benchmark left it (confirmed, downgraded
+    or unconfirmed with the reason; without its scan facts, which stay in the plan), or the error of a
+    step that failed (the finding is then Analyze's, unchanged)."""
+
+    plan_key: str
+    finding: Finding
+    error: dict[str, str | None] | None = None  # States' {"Error": ..., "Cause": ...}
+
+
 class FleetAnalysis(Model):
     """What the Analyze step returns to the workflow for every target: small, whatever the fleet size."""
 
@@ -125,6 +153,8 @@ class FleetAnalysis(Model):
     deferred: list[str] = Field(default_factory=list)
     top_findings: list[Finding] = Field(default_factory=list)  # the largest savings, for the report
     later: LeftForLater = Field(default_factory=LeftForLater)
+    # The moves benchmarked this run (the "Confirm moves" map), folded back into the plans after it.
+    to_confirm: list[MoveToConfirm] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -29,6 +29,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from endpoint_optimizer.models import Finding
+from endpoint_optimizer.notify.confirmation_text import benchmark_column, headline, not_offered, today_column
 
 APPROVE = "approve"
 REJECT = "reject"
@@ -59,6 +60,7 @@ def approval_card(finding: Finding, approval_id: str, expires_at: datetime) -> l
             ]
         ),
         SectionBlock(text=MarkdownTextObject(text=f"*Why*\n{reasons}"[:3000])),
+        *confirmation_blocks(finding),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -87,6 +89,29 @@ def approval_card(finding: Finding, approval_id: str, expires_at: datetime) -> l
             ],
         ),
     ]
+
+
+def confirmation_blocks(finding: Finding) -> list[Block]:
+    """What the benchmark measured next to what the endpoint does today; none without a confirmation."""
+    confirmation = finding.confirmation
+    if confirmation is None:
+        return []
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f"*Benchmark*\n{headline(confirmation)}"[:3000]))
+    ]
+    today, measured = today_column(finding), benchmark_column(finding)
+    if today and measured:
+        # Slack: "Maximum length for the text in each item is 2000 characters" (section fields).
+        blocks.append(
+            SectionBlock(
+                fields=[MarkdownTextObject(text=today[:2000]), MarkdownTextObject(text=measured[:2000])]
+            )
+        )
+    if rejected := not_offered(confirmation):
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=("Not offered: " + "; ".join(rejected))[:3000])])
+        )
+    return blocks
 
 
 def scanned_line(finding: Finding) -> str:

@@ -1,0 +1,339 @@
+"""Moves confirmed by Inference Recommender, on the emulated AWS: the real state machine ("Confirm moves"
+after "Analyze endpoints"), the real analyze, recommend and notify handlers, the emulated IR (its jobs age
+one tick per Describe: emulated time, no sleeping)."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics
+from emulated_aws.server import EmulatedAws
+from emulated_aws.slack import SlackReceiver
+from emulated_aws.stack import Stack, deploy_stack
+from endpoint_optimizer.models import Finding, Plan
+from tests.conftest import REPO_ROOT
+from tests.e2e.conftest import APPROVER, LOOKBACK_HOURS, SIGNING_SECRET, start_run
+
+PAYLOAD_TAG = "endpoint-optimizer:sample-payload"
+PAYLOAD_BUCKET = "e2e-sample-payloads"
+PAYLOAD_URL = f"s3://{PAYLOAD_BUCKET}/requests.tar.gz"
+OBSERVED_P99_MS = 40.0  # what the endpoint answers in today (CloudWatch ModelLatency, in microseconds)
+REQUESTS_PER_HOUR = 250.0
+XGBOOST_X86 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1"  # arm64 build known
+
+
+def deploy(aws: EmulatedAws, slack: SlackReceiver, **parameters: str) -> Stack:
+    """The stack, polling its recommender jobs without waiting (the template's minimum is 30 s)."""
+    aws.reset()
+    return deploy_stack(
+        aws,
+        REPO_ROOT,
+        parameters={"SlackApproverIds": APPROVER, **parameters},
+        secrets={"SlackWebhookSecret": slack.webhook_url, "SlackSigningSecret": SIGNING_SECRET},
+        environment={"RecommendFunction": {"RECOMMENDER_POLL_SECONDS": "0"}},
+    )
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackReceiver]:
+    with SlackReceiver() as receiver:
+        yield receiver
+
+
+def put_sample_payload(aws: EmulatedAws) -> None:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        body = b"5.1,3.5,1.4,0.2\n"
+        info = tarfile.TarInfo("request-0001.csv")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=PAYLOAD_BUCKET)
+    s3.put_object(Bucket=PAYLOAD_BUCKET, Key="requests.tar.gz", Body=archive.getvalue())
+
+
+def oversized_endpoint(
+    aws: EmulatedAws,
+    name: str,
+    *,
+    observed_p99_ms: float = OBSERVED_P99_MS,
+    payload: bool = True,
+    variant: VariantSpec | None = None,
+    cpu: float = 40.0,
+) -> str:
+    """One ml.m5.xlarge whose CPU peaks at 10 % of the instance and memory at 30 %, steadily busy: the
+    ladder proposes rightsizing it to ml.m5.large, to be confirmed by a benchmark. (`variant` and `cpu`,
+    summed over the vCPUs as SageMaker publishes it, make another endpoint.)"""
+    now = datetime.now(UTC)
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=LOOKBACK_HOURS)
+    create_endpoint(
+        aws.client("sagemaker"),
+        name=name,
+        variants=[variant or VariantSpec(instance_type="ml.m5.xlarge")],
+        tags={PAYLOAD_TAG: PAYLOAD_URL} if payload else {},
+        created_days_ago=30,
+        now=now,
+        account_id=aws.account_id,
+    )
+    cloudwatch = aws.client("cloudwatch")
+    put_hourly_metrics(
+        cloudwatch,
+        endpoint=name,
+        variant="AllTraffic",
+        start=start,
+        hours=LOOKBACK_HOURS,
+        invocations=[REQUESTS_PER_HOUR] * LOOKBACK_HOURS,
+        cpu=[cpu] * LOOKBACK_HOURS,  # published CPUUtilization: 4 vCPUs, so 40 is 10 % of the instance
+        memory=[30.0] * LOOKBACK_HOURS,
+    )
+    dimensions = [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "ModelLatency",
+                "Dimensions": dimensions,
+                "Timestamp": start + timedelta(hours=hour),
+                "Value": observed_p99_ms * 1000,  # CloudWatch's ModelLatency is in microseconds
+                "Unit": "Microseconds",
+            }
+            for hour in range(0, LOOKBACK_HOURS, 6)
+        ],
+    )
+    return name
+
+
+def run(aws: EmulatedAws, stack: Stack, name: str) -> dict[str, Any]:
+    described = aws.wait_for_execution(start_run(aws, stack, name), timeout_s=120)
+    assert described["status"] == "SUCCEEDED", described
+    output: dict[str, Any] = json.loads(described["output"])
+    return output
+
+
+def planned(aws: EmulatedAws, stack: Stack, output: dict[str, Any], endpoint: str) -> Finding:
+    (summary,) = output["plans"]
+    body = aws.client("s3").get_object(Bucket=stack.artifact_bucket, Key=summary["plan_key"])["Body"].read()
+    (finding,) = [f for f in Plan.model_validate_json(body).findings if f.endpoint_name == endpoint]
+    return finding
+
+
+def report_text(aws: EmulatedAws, stack: Stack) -> str:
+    return str(aws.published_sns_messages(stack.topic_arn)[0]["message"])
+
+
+def test_an_oversized_endpoint_is_benchmarked_and_its_plan_offers_the_measured_option(
+    aws: EmulatedAws, slack: SlackReceiver
+) -> None:
+    """GIVEN an ml.m5.xlarge endpoint at 10 % CPU, answering in 40 ms p99, with a sample payload tagged
+    WHEN the scheduled run goes through "Confirm moves"
+    THEN an Inference Recommender job benchmarked ml.m5.xlarge and ml.m5.large and completed, the plan in
+    S3 offers 1 x ml.m5.large with the latency and cost the job measured (confidence high), and the run's
+    report names the benchmarked option.
+    """
+    stack = deploy(aws, slack)
+    put_sample_payload(aws)
+    endpoint = oversized_endpoint(aws, "oversized-fraud-xgb")
+
+    output = run(aws, stack, "confirm-oversized")
+
+    (job,) = aws.recommender.jobs()
+    assert job.request["InputConfig"]["ModelName"] == f"{endpoint}-alltraffic"
+    benchmarked = [c["InstanceType"] for c in job.request["InputConfig"]["EndpointConfigurations"]]
+    assert benchmarked == ["ml.m5.xlarge", "ml.m5.large"]
+    finding = planned(aws, stack, output, endpoint)
+    confirmation = finding.confirmation
+    assert confirmation is not None
+    assert (confirmation.job_name, confirmation.status) == (job.name, "COMPLETED")
+    chosen = confirmation.chosen
+    assert chosen is not None
+    assert (chosen.instance_type, chosen.instance_count) == ("ml.m5.large", 1)
+    measured = {o.instance_type: o for o in confirmation.options}
+    assert chosen.model_latency_ms == measured["ml.m5.large"].model_latency_ms
+    assert chosen.model_latency_ms is not None and chosen.model_latency_ms <= OBSERVED_P99_MS * 1.2
+    today = measured["ml.m5.xlarge"].cost_per_hour
+    assert chosen.cost_per_hour is not None and today is not None and chosen.cost_per_hour < today
+    assert confirmation.baseline.observed_p99_latency_ms == OBSERVED_P99_MS
+    assert (finding.action.value, finding.confidence) == ("rightsize", "high")
+    assert finding.target is not None and "ml.m5.large" in finding.target
+    assert finding.scan is not None  # the plan keeps its scan facts
+    assert output["to_confirm"] == []  # folded into the plans, gone from the state
+    report = report_text(aws, stack)
+    assert "ml.m5.large" in report
+    assert f"{chosen.model_latency_ms:.0f} ms" in report
+
+
+def test_a_candidate_slower_than_the_endpoint_today_is_not_offered(
+    aws: EmulatedAws, slack: SlackReceiver
+) -> None:
+    """GIVEN an oversized endpoint that answers in 30 ms p99 today, whose model takes 40 ms on ml.m5.large
+    WHEN the run benchmarks it
+    THEN ml.m5.large is measured but not offered (it misses the latency threshold), nothing is chosen, and
+    the finding says why with the measured numbers.
+    """
+    stack = deploy(aws, slack)
+    put_sample_payload(aws)
+    endpoint = oversized_endpoint(aws, "latency-bound-ranker", observed_p99_ms=30.0)
+
+    output = run(aws, stack, "confirm-latency-bound")
+
+    finding = planned(aws, stack, output, endpoint)
+    confirmation = finding.confirmation
+    assert confirmation is not None and confirmation.status == "COMPLETED"
+    (large,) = [o for o in confirmation.options if o.instance_type == "ml.m5.large"]
+    assert large.meets_latency is False
+    assert confirmation.chosen is None
+    assert any(reason.startswith("ml.m5.large: p99") for reason in finding.blocked_by)
+
+
+def test_an_endpoint_without_a_sample_payload_stays_unconfirmed_and_says_how_to_add_one(
+    aws: EmulatedAws, slack: SlackReceiver
+) -> None:
+    """GIVEN an oversized endpoint with neither the payload tag nor Data Capture
+    WHEN the run reaches it
+    THEN no job starts, and its plan says it is unconfirmed and how to add a payload.
+    """
+    stack = deploy(aws, slack)
+    endpoint = oversized_endpoint(aws, "no-payload-churn", payload=False)
+
+    output = run(aws, stack, "confirm-no-payload")
+
+    assert aws.recommender.jobs() == []
+    finding = planned(aws, stack, output, endpoint)
+    assert finding.confirmation is not None and finding.confirmation.status == "NOT_STARTED"
+    assert any(b.startswith("unconfirmed:") and PAYLOAD_TAG in b for b in finding.blocked_by)
+    assert any("Data Capture" in reason for reason in finding.reasons)
+
+
+def test_a_recent_job_for_the_same_model_and_candidates_is_reused(
+    aws: EmulatedAws, slack: SlackReceiver
+) -> None:
+    """GIVEN a run that benchmarked an oversized endpoint
+    WHEN the next run confirms the same move (same model, same candidates, within RecommenderReuseDays)
+    THEN no second job starts: the plan's confirmation is the first job's, marked reused.
+    """
+    stack = deploy(aws, slack)
+    put_sample_payload(aws)
+    endpoint = oversized_endpoint(aws, "steady-search")
+    run(aws, stack, "confirm-first")
+    (first,) = aws.recommender.jobs()
+
+    output = run(aws, stack, "confirm-second")
+
+    assert [job.name for job in aws.recommender.jobs()] == [first.name]
+    confirmation = planned(aws, stack, output, endpoint).confirmation
+    assert confirmation is not None
+    assert (confirmation.job_name, confirmation.reused, confirmation.status) == (
+        first.name,
+        True,
+        "COMPLETED",
+    )
+
+
+def test_the_spend_cap_defers_the_jobs_it_cannot_pay_for(aws: EmulatedAws, slack: SlackReceiver) -> None:
+    """GIVEN two oversized endpoints whose benchmarks cost about $0.14 each, and MaxRecommenderSpendUSD 0.2
+    WHEN the run chooses what to benchmark
+    THEN one job runs, and the other move stays unconfirmed, deferred with the reason (MaxRecommenderSpendUSD).
+    """
+    stack = deploy(aws, slack, MaxRecommenderSpendUSD="0.2")
+    put_sample_payload(aws)
+    endpoints = [oversized_endpoint(aws, name) for name in ("oversized-a", "oversized-b")]
+
+    output = run(aws, stack, "confirm-capped")
+
+    (job,) = aws.recommender.jobs()
+    statuses = {name: planned(aws, stack, output, name).confirmation for name in endpoints}
+    benchmarked = [name for name, c in statuses.items() if c is not None and c.job_name == job.name]
+    deferred = [name for name, c in statuses.items() if c is not None and c.status == "NOT_STARTED"]
+    assert len(benchmarked) == 1 and len(deferred) == 1
+    finding = planned(aws, stack, output, deferred[0])
+    assert any("MaxRecommenderSpendUSD" in b for b in finding.blocked_by)
+
+
+def test_the_confirmation_steps_call_exactly_what_the_recommend_functions_iam_grants(
+    aws: EmulatedAws, slack: SlackReceiver
+) -> None:
+    """GIVEN an oversized endpoint with a payload, and the recommend function's settings from the stack
+    WHEN its steps run one move through start, poll (to the end), stop and finish on recorded clients
+    AND a Graviton move of an x86 image (XGBoost 1.5-1, whose arm64 build is known) through start, poll
+    and finish
+    THEN a second start in the same minute carries on with the first's job (its name is taken: it is
+    ours); the Graviton move is benchmarked on a throwaway eo-arm64-* model, deleted when it finishes;
+    every SageMaker and CloudWatch call is one the registry derives for the function (which the template
+    grants, tests/unit/test_template.py) and each derived permission is used; every request passes the
+    botocore model's validation as AWS applies it.
+    """
+    from emulated_aws.botocore_validation import RequestRecorder
+    from endpoint_optimizer.analysis import moves_to_confirm
+    from endpoint_optimizer.confirm import workflow
+    from endpoint_optimizer.decide.confirm.candidates import GRAVITON_REALTIME_SIZES
+    from endpoint_optimizer.decide.pricing import bundled_price_book
+    from endpoint_optimizer.infra.settings import RecommendSettings
+    from endpoint_optimizer.registry import confirm_permissions
+
+    stack = deploy(aws, slack, MaxRecommenderSpendUSD="0")  # the run benchmarks nothing itself
+    put_sample_payload(aws)
+    endpoint = oversized_endpoint(aws, "recorded-steps")
+    x86 = VariantSpec(instance_type="ml.c5.xlarge", image=XGBOOST_X86)
+    on_x86 = oversized_endpoint(aws, "recorded-graviton", variant=x86, cpu=200.0)  # 50 %: not a rightsize
+    output = run(aws, stack, "confirm-recorded")  # the plan holds the findings with their scan facts
+    (summary,) = output["plans"]
+    body = aws.client("s3").get_object(Bucket=stack.artifact_bucket, Key=summary["plan_key"])["Body"].read()
+    analyzed = [f.model_copy(update={"confirmation": None}) for f in Plan.model_validate_json(body).findings]
+    items = {
+        move.finding.endpoint_name: move
+        for move in moves_to_confirm(
+            [(f, summary["plan_key"]) for f in analyzed], bundled_price_book(), 100.0
+        )
+    }
+    # The bundled price book has no ml.c8g price, so the analysis defers this move (its benchmark's cost
+    # cannot be held to the cap): these steps are about the job, so it is taken as admitted.
+    item, graviton_item = items[endpoint], items[on_x86].model_copy(update={"deferred": None})
+    assert graviton_item.finding.action.value == "migrate_graviton"
+    environment = {**stack.function_environment("RecommendFunction"), "AWS_REGION": aws.region}
+    settings = RecommendSettings.from_env(environment)  # RecommenderReuseDays 30
+    no_reuse = RecommendSettings.from_env({**environment, "RECOMMENDER_REUSE_DAYS": "0"})
+    sagemaker, s3, cloudwatch = aws.client("sagemaker"), aws.client("s3"), aws.client("cloudwatch")
+    recorder = RequestRecorder()
+    for client in (sagemaker, cloudwatch):
+        recorder.attach(client)
+    now = datetime.now(UTC)
+
+    # a job run to the end, then found again and reused, then a second one stopped at its deadline
+    job = workflow.start(sagemaker, s3, cloudwatch, item, settings=no_reuse, now=now)
+    while not job.finished:
+        job = workflow.poll(sagemaker, job, settings=no_reuse, now=now)
+    completed = workflow.finish(sagemaker, job)
+    same_minute = workflow.start(sagemaker, s3, cloudwatch, item, settings=no_reuse, now=now)
+    reused = workflow.start(sagemaker, s3, cloudwatch, item, settings=settings, now=now)
+    later = now + timedelta(minutes=1)  # another minute, another job name
+    late = workflow.start(sagemaker, s3, cloudwatch, item, settings=no_reuse, now=later)
+    stopped = workflow.finish(sagemaker, workflow.stop(sagemaker, late))
+    on_graviton = workflow.start(sagemaker, s3, cloudwatch, graviton_item, settings=no_reuse, now=now)
+    while not on_graviton.finished:
+        on_graviton = workflow.poll(sagemaker, on_graviton, settings=no_reuse, now=now)
+    graviton = workflow.finish(sagemaker, on_graviton)
+
+    assert completed.finding.endpoint_name == endpoint
+    assert completed.finding.confirmation is not None and completed.finding.confirmation.status == "COMPLETED"
+    assert (same_minute.job_name, same_minute.reused) == (job.job_name, True)
+    assert (reused.job_name, reused.reused) == (job.job_name, True)
+    assert late.job_name is not None and late.job_name != job.job_name, late.confirmation
+    assert stopped.finding.confirmation is not None and stopped.finding.confirmation.status != "COMPLETED"
+    confirmation = graviton.finding.confirmation
+    assert confirmation is not None and confirmation.status == "COMPLETED", confirmation
+    assert confirmation.chosen is not None, confirmation.reasons
+    assert (confirmation.chosen.instance_type or "").rpartition(".")[0] in GRAVITON_REALTIME_SIZES
+    (benchmark,) = [r.params["ModelName"] for r in recorder.of("CreateModel")]
+    assert benchmark.startswith("eo-arm64-")
+    assert [r.params["ModelName"] for r in recorder.of("DeleteModel")] == [benchmark]
+    assert benchmark not in {m["ModelName"] for m in aws.client("sagemaker").list_models()["Models"]}
+    called = {f"{r.service}:{r.operation}" for r in recorder.requests}
+    assert called == confirm_permissions()
+    recorder.assert_all_valid()
