@@ -333,7 +333,7 @@ def test_the_confirmation_steps_call_exactly_what_the_recommend_functions_iam_gr
     (benchmark,) = [r.params["ModelName"] for r in recorder.of("CreateModel")]
     assert benchmark.startswith("eo-arm64-")
     assert [r.params["ModelName"] for r in recorder.of("DeleteModel")] == [benchmark]
-    assert benchmark not in {m["ModelName"] for m in aws.client("sagemaker").list_models()["Models"]}
     called = {f"{r.service}:{r.operation}" for r in recorder.requests}
     assert called == confirm_permissions()
+    assert benchmark not in {m["ModelName"] for m in sagemaker.list_models()["Models"]}
     recorder.assert_all_valid()

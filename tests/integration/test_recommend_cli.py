@@ -365,3 +365,35 @@ def test_the_emulated_cloudwatch_ranks_percentiles_of_statistic_sets_as_aws_allo
     assert percentile("Equal", "p99") == [10.0]
     assert percentile("Equal", "p100") == [50.0]
     assert percentile("Spread", "p99") == []
+
+
+def test_the_models_instant_recommendations_narrow_the_benchmark_to_what_they_name(
+    oversized: None, aws: EmulatedAws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the over-provisioned ml.c5.2xlarge whose model SageMaker has COMPLETED free instant
+    recommendations for, naming ml.c5.xlarge only
+    WHEN `recommend --wait` runs
+    THEN the job benchmarks today's type and ml.c5.xlarge, not ml.c5.large (the paid benchmark is spent on
+    what the free hint names), and chooses ml.c5.xlarge."""
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def describe_model(self: SageMakerResponse) -> ActionResult:
+        model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
+        instant = {
+            "RecommendationStatus": "COMPLETED",
+            "RealTimeInferenceRecommendations": [
+                {"RecommendationId": "instant-1", "InstanceType": "ml.c5.xlarge", "Environment": {}}
+            ],
+        }
+        return ActionResult({**model.response_object, "DeploymentRecommendation": instant})
+
+    monkeypatch.setattr(SageMakerResponse, "describe_model", describe_model)
+    with RequestRecorder.all_clients(service="sagemaker") as recorder:
+        code, document = recommend(tmp_path, "--wait")
+    assert code == 0 and document is not None
+    (create,) = recorder.of("CreateInferenceRecommendationsJob")
+    benchmarked = [item["InstanceType"] for item in create.params["InputConfig"]["EndpointConfigurations"]]
+    assert benchmarked == ["ml.c5.2xlarge", "ml.c5.xlarge"]
+    assert document["chosen"]["instance_type"] == "ml.c5.xlarge"
+    recorder.assert_all_valid()

@@ -143,7 +143,9 @@ def test_the_installed_package_is_the_wheels_not_the_checkouts(fresh_venv: Path,
     assert Path(printed.strip()).is_relative_to(fresh_venv.parent / "lib")
 
 
-def test_the_installed_cli_offers_scan_restore_and_recommend_and_no_demo(fresh_venv: Path, tmp_path: Path) -> None:
+def test_the_installed_cli_offers_scan_restore_and_recommend_and_no_demo(
+    fresh_venv: Path, tmp_path: Path
+) -> None:
     """GIVEN the wheel installed in a fresh venv
     WHEN endpoint-optimizer --help, scan --help and demo are run
     THEN the commands are scan, restore and recommend, scan explains its options, and demo is refused as unknown (the

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from endpoint_optimizer.confirm.jobs import within_spend_cap
-from endpoint_optimizer.decide.confirm.candidates import candidates_for
+from endpoint_optimizer.decide.confirm.candidates import blockers_a_benchmark_clears, candidates_for
 from endpoint_optimizer.decide.confirm.job import estimated_job_cost
 from endpoint_optimizer.decide.plan import choose_actions, hold_back, is_actionable, plan_for
 from endpoint_optimizer.decide.pricing import PriceBook
@@ -258,8 +258,11 @@ def analyze_fleet(
 # ------------------------------------------------------------------ moves confirmed by a benchmark
 def wants_benchmark(finding: Finding) -> bool:
     """A move a benchmark confirms (the registry's `confirm`), nothing blocks it (report-only, an open
-    approval, a short window...), and there is something to benchmark (one instance variant)."""
-    return confirmed_by_benchmark(finding.action) and not finding.blocked_by and bool(candidates_for(finding))
+    approval, a short window...) but what the benchmark itself answers (a Graviton move's missing arm64
+    image, when the image has a known arm64 build), and there is something to benchmark."""
+    cleared = blockers_a_benchmark_clears(finding)
+    blocked = [blocker for blocker in finding.blocked_by if blocker not in cleared]
+    return confirmed_by_benchmark(finding.action) and not blocked and bool(candidates_for(finding))
 
 
 def estimated_benchmark_cost(finding: Finding, prices: PriceBook) -> float | None:

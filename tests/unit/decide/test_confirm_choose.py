@@ -8,6 +8,7 @@ import math
 import jsonschema
 import pytest
 
+from endpoint_optimizer.analysis import wants_benchmark
 from endpoint_optimizer.decide.confirm import confirm, confirmation_from, missing_payload_how_to, not_started
 from endpoint_optimizer.decide.confirm.thresholds import (
     LATENCY_MARGIN,
@@ -15,10 +16,12 @@ from endpoint_optimizer.decide.confirm.thresholds import (
     SAMPLE_PAYLOAD_TAG,
     THROUGHPUT_HEADROOM,
 )
-from endpoint_optimizer.models import HOURS_PER_MONTH, NOT_STARTED, Action, Plan
+from endpoint_optimizer.decide.rules.graviton import NEEDS_ARM64_IMAGE
+from endpoint_optimizer.models import HOURS_PER_MONTH, NOT_STARTED, Action, Finding, Plan
 from endpoint_optimizer.plan_contract import plan_document, plan_schema
 from tests.conftest import NOW
 from tests.unit.decide.confirm_samples import (
+    PYTORCH_X86,
     REGION,
     baseline,
     described,
@@ -335,3 +338,52 @@ def test_the_schema_refuses_a_confirmation_option_without_its_measurements() -> 
     del document["findings"][0]["confirmation"]["chosen"]["model_latency_ms"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, plan_schema())
+
+
+def graviton_move(image: str) -> Finding:
+    """A Graviton move of ml.c5.2xlarge the rung holds for want of an arm64 image."""
+    moved = finding(
+        Action.MIGRATE_GRAVITON,
+        target="1 x ml.c6g.2xlarge (from ml.c5.2xlarge)",
+        evidence={"target": "ml.c6g.2xlarge"},
+        image=image,
+    )
+    held = f"{NEEDS_ARM64_IMAGE} (deployed image {image} is not a known arm64 build)"
+    return moved.model_copy(update={"blocked_by": [held]})
+
+
+def test_a_graviton_move_held_for_an_arm64_image_is_freed_by_a_benchmark_of_its_arm64_build() -> None:
+    """GIVEN a Graviton move held because its PyTorch x86 image is not an arm64 build, though one is known
+    WHEN the analysis picks what to benchmark, and the job of the arm64 build completes with a chosen option
+    THEN it is benchmarked, and the confirmed finding is no longer held and names the build it measured."""
+    moved = graviton_move(PYTORCH_X86)
+    assert wants_benchmark(moved)
+    answer = described(measured("ml.c6g.2xlarge", latency_ms=22, max_invocations=3_000, cost_per_hour=0.272))
+    confirmed = confirm(
+        moved, confirmation_from(answer, TODAY), prices(ml_c5_2xlarge=0.408, ml_c6g_2xlarge=0.272)
+    )
+    assert confirmed.blocked_by == []
+    assert confirmed.action == Action.MIGRATE_GRAVITON
+    assert any(
+        "benchmarked on the arm64 build" in reason and "arm64" in reason for reason in confirmed.reasons
+    )
+
+
+def test_a_graviton_move_of_an_image_without_a_known_arm64_build_is_not_benchmarked_and_stays_held() -> None:
+    """GIVEN a Graviton move held for an arm64 image, its image a private one nobody builds for arm64
+    WHEN the analysis picks what to benchmark
+    THEN it is not benchmarked (nothing could run it on Graviton), and stays held."""
+    moved = graviton_move("123456789012.dkr.ecr.us-east-1.amazonaws.com/ranker:latest")
+    assert not wants_benchmark(moved)
+    assert moved.blocked_by and moved.blocked_by[0].startswith(NEEDS_ARM64_IMAGE)
+
+
+def test_a_benchmark_that_chooses_nothing_leaves_the_graviton_move_held() -> None:
+    """GIVEN a Graviton move held for an arm64 image whose arm64 build is benchmarked
+    WHEN every Graviton option misses the latency
+    THEN the arm64 blocker stays, beside the measured reason."""
+    moved = graviton_move(PYTORCH_X86)
+    answer = described(measured("ml.c6g.2xlarge", latency_ms=90, max_invocations=3_000, cost_per_hour=0.272))
+    confirmed = confirm(moved, confirmation_from(answer, TODAY), prices(ml_c5_2xlarge=0.408))
+    assert confirmed.blocked_by[0].startswith(NEEDS_ARM64_IMAGE)
+    assert len(confirmed.blocked_by) > 1

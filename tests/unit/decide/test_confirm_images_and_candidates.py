@@ -8,12 +8,17 @@ import botocore.session
 import pytest
 
 from endpoint_optimizer.decide.confirm import candidates_for, container_config_for, unknown_container_how_to
-from endpoint_optimizer.decide.confirm.candidates import GRAVITON_REALTIME_SIZES
+from endpoint_optimizer.decide.confirm.candidates import (
+    GRAVITON_REALTIME_SIZES,
+    instant_instance_types,
+    narrowed_by_instant,
+)
 from endpoint_optimizer.decide.confirm.thresholds import (
     FRAMEWORK_TAG,
     FRAMEWORK_VERSION_TAG,
     MAX_ENDPOINT_CONFIGURATIONS,
 )
+from endpoint_optimizer.decide.signals import instance_specs
 from endpoint_optimizer.models import Action
 from tests.unit.decide.confirm_samples import finding
 
@@ -118,8 +123,9 @@ def test_rightsize_benchmarks_today_s_type_and_the_smaller_sizes_of_its_family()
 def test_graviton_benchmarks_the_rung_s_target_and_only_valid_real_time_graviton_types() -> None:
     """GIVEN a Graviton move of ml.m5.xlarge whose rung chose ml.m6g.xlarge
     WHEN its candidates are listed
-    THEN the rung's target follows today's type, and every candidate is in the botocore model's
-    ProductionVariantInstanceType enum (no ml.m7g, ml.r7g, ml.t4g)."""
+    THEN the rung's target follows today's type, every candidate is in the botocore model's
+    ProductionVariantInstanceType enum (no ml.m7g, ml.r7g, ml.t4g) and in the instance table (ml.m8g is
+    valid but unknown to the table: it could be neither judged nor priced for the spend cap)."""
     moved = finding(
         Action.MIGRATE_GRAVITON,
         instance_type="ml.m5.xlarge",
@@ -128,7 +134,8 @@ def test_graviton_benchmarks_the_rung_s_target_and_only_valid_real_time_graviton
     )
     types = [c.instance_type or "" for c in candidates_for(moved)]
     assert types[:2] == ["ml.m5.xlarge", "ml.m6g.xlarge"]
-    assert "ml.m8g.xlarge" in types
+    assert "ml.m8g.xlarge" not in types
+    assert set(types) <= set(instance_specs())
     enum = production_variant_instance_types()
     assert set(types) <= enum
     assert not any(t.startswith(("ml.m7g", "ml.r7g.", "ml.t4g")) for t in types)
@@ -186,3 +193,35 @@ def test_without_the_baseline_a_graviton_job_benchmarks_graviton_only() -> None:
     )
     types = [c.instance_type for c in candidates_for(moved, include_baseline=False)]
     assert "ml.c5.xlarge" not in types and types[0] == "ml.c7g.xlarge"
+
+
+def test_instant_recommendations_count_only_once_sagemaker_has_completed_them() -> None:
+    """GIVEN DescribeModel answers with instant recommendations COMPLETED, IN_PROGRESS, or none
+    WHEN their instance types are read
+    THEN only the completed ones name types."""
+    listed = [{"RecommendationId": "r1", "InstanceType": "ml.c5.xlarge", "Environment": {}}]
+    completed = {
+        "DeploymentRecommendation": {
+            "RecommendationStatus": "COMPLETED",
+            "RealTimeInferenceRecommendations": listed,
+        }
+    }
+    running = {
+        "DeploymentRecommendation": {
+            "RecommendationStatus": "IN_PROGRESS",
+            "RealTimeInferenceRecommendations": listed,
+        }
+    }
+    assert instant_instance_types(completed) == ("ml.c5.xlarge",)
+    assert instant_instance_types(running) == ()
+    assert instant_instance_types({}) == ()
+
+
+def test_instant_recommendations_that_name_no_candidate_leave_every_candidate_in_the_benchmark() -> None:
+    """GIVEN a rightsize of ml.c5.4xlarge whose instant recommendations name only ml.m5.large
+    WHEN the candidates are narrowed
+    THEN every candidate stays: the free hint names none of them, so it decides nothing."""
+    candidates = candidates_for(finding(Action.RIGHTSIZE, instance_type="ml.c5.4xlarge"))
+    assert narrowed_by_instant(candidates, ("ml.m5.large",), today="ml.c5.4xlarge") == candidates
+    narrowed = narrowed_by_instant(candidates, ("ml.c5.xlarge",), today="ml.c5.4xlarge")
+    assert [c.instance_type for c in narrowed] == ["ml.c5.4xlarge", "ml.c5.xlarge"]

@@ -28,7 +28,13 @@ from endpoint_optimizer.confirm.jobs import (
 from endpoint_optimizer.confirm.observed import read_variant_baseline
 from endpoint_optimizer.confirm.payload import PayloadMissing, payload_from
 from endpoint_optimizer.decide.confirm.arm64_model import arm64_model_name
-from endpoint_optimizer.decide.confirm.candidates import candidates_for, current_variant, needs_confirmation
+from endpoint_optimizer.decide.confirm.candidates import (
+    candidates_for,
+    current_variant,
+    instant_instance_types,
+    narrowed_by_instant,
+    needs_confirmation,
+)
 from endpoint_optimizer.decide.confirm.choose import confirmation_from, not_started
 from endpoint_optimizer.decide.confirm.images import container_config_for, unknown_container_how_to
 from endpoint_optimizer.decide.confirm.job import deadline_for, job_name, job_request, reuse_key
@@ -60,6 +66,8 @@ class Subject:
     tags: dict[str, str]
     model_name: str | None
     image: str | None
+    # The model's free "instant" recommendations (DescribeModel DeploymentRecommendation), when COMPLETED.
+    instant_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,10 +142,12 @@ def read_subject(sagemaker: SageMakerClient, endpoint_name: str, variant_name: s
         ),
         None,
     )
-    if image is None and model_name:
-        container = sagemaker.describe_model(ModelName=model_name).get("PrimaryContainer") or {}
-        image = container.get("Image")
-    return Subject(described, tags, model_name, image)
+    instant: tuple[str, ...] = ()
+    if model_name:
+        model = sagemaker.describe_model(ModelName=model_name)
+        image = image or (model.get("PrimaryContainer") or {}).get("Image")
+        instant = instant_instance_types(dict(model))
+    return Subject(described, tags, model_name, image, instant)
 
 
 def start_confirmation(
@@ -184,6 +194,8 @@ def start_confirmation(
         arm64_image = container.arm64_image
         model_name = arm64_model_name(subject.model_name, arm64_image)
     candidates = candidates_for(finding, include_baseline=arm64_image is None)
+    # The model's free instant recommendations first: they may leave some candidates out of the job.
+    candidates = narrowed_by_instant(candidates, subject.instant_types, today=variant.instance_type)
     name = job_name(finding.endpoint_name, reuse_key(finding.endpoint_name, model_name, candidates), now)
     reusable = find_reusable(
         sagemaker,

@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from endpoint_optimizer.decide.confirm.images import container_config_for
 from endpoint_optimizer.decide.confirm.thresholds import MAX_ENDPOINT_CONFIGURATIONS
+from endpoint_optimizer.decide.rules.graviton import NEEDS_ARM64_IMAGE
 from endpoint_optimizer.decide.rules.serverless import serverless_memory_mb
 from endpoint_optimizer.decide.signals import instance_specs
 from endpoint_optimizer.decide.thresholds import SERVERLESS_MAX_MEMORY_MB, SERVERLESS_MEMORY_STEP_MB
@@ -88,6 +90,25 @@ def current_variant(finding: Finding) -> VariantFacts | None:
     return variants[0] if len(variants) == 1 and len(finding.scan.variants) == 1 else None
 
 
+def blockers_a_benchmark_clears(finding: Finding) -> list[str]:
+    """The blockers of `finding` a completed benchmark answers: a Graviton move held for want of an arm64
+    image, when the image has a known arm64 build (the benchmark runs that build, and a move it confirms
+    deploys it)."""
+    variant = current_variant(finding)
+    if finding.action != Action.MIGRATE_GRAVITON or variant is None:
+        return []
+    container = container_config_for(variant.image)
+    if container is None or container.arm64_image is None:
+        return []
+    return [blocker for blocker in finding.blocked_by if blocker.startswith(NEEDS_ARM64_IMAGE)]
+
+
+def arm64_build_of(finding: Finding) -> str | None:
+    variant = current_variant(finding)
+    container = container_config_for(variant.image) if variant is not None else None
+    return container.arm64_image if container is not None else None
+
+
 def needs_confirmation(finding: Finding) -> bool:
     """A rightsize, Graviton or serverless move of a single-variant instance endpoint."""
     return finding.action in CONFIRMED_ACTIONS and current_variant(finding) is not None
@@ -123,7 +144,9 @@ def _graviton_candidates(finding: Finding, current: str) -> list[str]:
         if first_size in sizes
         else []
     )
-    return [*chosen, *same_size, *smaller]
+    # A type the instance table does not know cannot be judged nor priced for the spend cap: not benchmarked.
+    known = instance_specs()
+    return [candidate for candidate in [*chosen, *same_size, *smaller] if candidate in known]
 
 
 def _serverless_candidates(finding: Finding) -> list[Candidate]:
@@ -168,3 +191,30 @@ def candidates_for(finding: Finding, *, include_baseline: bool = True) -> list[C
         if supported and candidate not in chosen:
             chosen.append(candidate)
     return chosen[:MAX_ENDPOINT_CONFIGURATIONS]
+
+
+def instant_instance_types(described_model: dict[str, Any]) -> tuple[str, ...]:
+    """The instance types of a model's free instant recommendations (DescribeModel
+    DeploymentRecommendation{RecommendationStatus, RealTimeInferenceRecommendations[]{InstanceType}},
+    botocore 1.43 SageMaker model, read 2026-12-01), when SageMaker has COMPLETED them; () otherwise."""
+    recommendation = described_model.get("DeploymentRecommendation") or {}
+    if recommendation.get("RecommendationStatus") != "COMPLETED":
+        return ()
+    return tuple(
+        item["InstanceType"]
+        for item in recommendation.get("RealTimeInferenceRecommendations") or []
+        if item.get("InstanceType")
+    )
+
+
+def narrowed_by_instant(
+    candidates: list[Candidate], instant_types: tuple[str, ...], *, today: str | None
+) -> list[Candidate]:
+    """The instant recommendations first: where they name some of the rung's instance candidates, only
+    those are benchmarked beside today's type and any serverless candidate, which makes the job cheaper.
+    Where they name none of them (or there are none) every candidate is benchmarked: the instant list is a
+    free hint, not a measurement."""
+    moves = [c for c in candidates if c.is_serverless or c.instance_type != today]
+    if not any(c.instance_type in instant_types for c in moves if not c.is_serverless):
+        return candidates
+    return [c for c in candidates if c.is_serverless or c.instance_type in (today, *instant_types)]

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from endpoint_optimizer.decide.confirm.candidates import arm64_build_of, blockers_a_benchmark_clears
 from endpoint_optimizer.decide.confirm.job import latency_threshold_ms, required_invocations_per_minute
 from endpoint_optimizer.decide.confirm.thresholds import (
     LATENCY_MARGIN,
@@ -345,8 +346,12 @@ def confirm(finding: Finding, confirmation: Confirmation, prices: PriceBook) -> 
         return _downgraded(finding, confirmation, why)
     baseline = confirmation.baseline
     reused = " (a recent job, reused)" if confirmation.reused else ""
+    cleared = blockers_a_benchmark_clears(finding)
+    if cleared:
+        notes = [*notes, f"benchmarked on the arm64 build {arm64_build_of(finding)}, which the move deploys"]
     return finding.model_copy(
         update={
+            "blocked_by": [blocker for blocker in finding.blocked_by if blocker not in cleared],
             "action": _action_for(chosen, baseline, finding.action),
             "target": _target(chosen, finding, baseline),
             "estimated_monthly_savings_usd": None if savings is None else round(savings, 2),

@@ -8,6 +8,10 @@ from endpoint_optimizer.decide.signals import instance_specs
 from endpoint_optimizer.decide.thresholds import ARM64_IMAGE_MARKERS, GRAVITON_TARGET_FAMILY
 from endpoint_optimizer.models import HOURS_PER_MONTH, Action
 
+# The blocker of a Graviton move whose deployed image is not an arm64 build. A benchmark of the known arm64
+# build of the image clears it (decide.confirm.candidates.blockers_a_benchmark_clears).
+NEEDS_ARM64_IMAGE = "unknown: needs an arm64 image"
+
 
 def image_has_arm64(image: str | None) -> bool:
     return image is not None and any(marker in image.lower() for marker in ARM64_IMAGE_MARKERS)
@@ -52,7 +56,7 @@ def migrate_graviton(ctx: Context) -> Proposal | None:
         []
         if image_has_arm64(variant.image)
         else [
-            f"unknown: needs an arm64 image (deployed image {variant.image or 'not reported'} is not a known arm64 build)"
+            f"{NEEDS_ARM64_IMAGE} (deployed image {variant.image or 'not reported'} is not a known arm64 build)"
         ]
     )
     return Proposal(
