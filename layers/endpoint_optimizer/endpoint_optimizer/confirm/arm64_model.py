@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from endpoint_optimizer.confirm.jobs import LIST_PAGE_SIZE, error_code_and_message
 from endpoint_optimizer.decide.confirm.arm64_model import (
     arm64_model_name,
     arm64_model_request,
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 # A job in one of these still needs its model (IR creates its endpoints as it goes).
 USING_THE_MODEL = frozenset({"PENDING", "IN_PROGRESS"})
-LIST_PAGE_SIZE = 100  # ListInferenceRecommendationsJobs MaxResults 1..100
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,8 @@ class Arm64ModelRefused:
     reason: str
 
 
-def _error(error: ClientError) -> tuple[str, str]:
-    details = error.response.get("Error", {})
-    return str(details.get("Code", "")), str(details.get("Message", ""))
-
-
 def _not_found(error: ClientError) -> bool:
-    code, message = _error(error)
+    code, message = error_code_and_message(error)
     return code == "ValidationException" and "could not find" in message.lower()
 
 
@@ -83,7 +78,7 @@ def ensure_arm64_model(
     try:
         sagemaker.create_model(**request)
     except ClientError as error:
-        code, message = _error(error)
+        code, message = error_code_and_message(error)
         if code == "ValidationException" and "already exist" in message.lower():
             return Arm64Model(name, created=False)  # another run made it a moment ago
         if code in {"ValidationException", "ResourceLimitExceeded"}:

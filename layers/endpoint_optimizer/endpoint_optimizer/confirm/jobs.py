@@ -53,7 +53,7 @@ class JobNotStarted:
     reason: str
 
 
-def _error(error: ClientError) -> tuple[str, str]:
+def error_code_and_message(error: ClientError) -> tuple[str, str]:
     details = error.response.get("Error", {})
     return str(details.get("Code", "")), str(details.get("Message", ""))
 
@@ -122,7 +122,7 @@ def start(sagemaker: SageMakerClient, request: dict[str, Any]) -> JobStarted | J
     try:
         sagemaker.create_inference_recommendations_job(**request)
     except ClientError as error:
-        code, message = _error(error)
+        code, message = error_code_and_message(error)
         if code == "ResourceInUse" and _same_job(describe(sagemaker, request["JobName"]), request):
             return JobStarted(str(request["JobName"]), reused=True)
         if code in {"ResourceLimitExceeded", "ResourceInUse"}:
@@ -159,7 +159,7 @@ def stop(sagemaker: SageMakerClient, job_name: str) -> bool:
     try:
         sagemaker.stop_inference_recommendations_job(JobName=job_name)
     except ClientError as error:
-        if _error(error)[0] == "ResourceNotFound":
+        if error_code_and_message(error)[0] == "ResourceNotFound":
             return False
         raise
     return True
