@@ -167,6 +167,10 @@ def test_an_oversized_endpoint_is_benchmarked_and_its_plan_offers_the_measured_o
     report = report_text(aws, stack)
     assert "ml.m5.large" in report
     assert f"{chosen.model_latency_ms:.0f} ms" in report
+    # AND the cost the job measured, per hour and per 1,000 inferences, next to today's
+    assert chosen.cost_per_inference is not None
+    assert f"${chosen.cost_per_hour:,.4f} per hour" in report
+    assert f"${chosen.cost_per_inference * 1000:,.4f} per 1,000 inferences" in report
 
 
 def test_a_candidate_slower_than_the_endpoint_today_is_not_offered(

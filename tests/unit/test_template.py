@@ -1455,8 +1455,9 @@ def test_the_recommender_role_is_trusted_by_sagemaker_only_and_holds_a_model_exe
 ):
     """GIVEN the role Inference Recommender jobs run with
     WHEN its trust and policies are read
-    THEN only SageMaker may assume it; it is allowed nothing beyond the documented execution-role set of a
-    model (no SageMaker, IAM or write action); S3 reads stay in this account (or the stack's payloads);
+    THEN only SageMaker may assume it, for this account; besides the documented execution-role set of a
+    model it may run only the "eo-" resources its jobs launch (no IAM, no other SageMaker write); S3 reads
+    stay in this account (or the stack's payloads);
     and only the ECR token and metrics, which have no resource-level permissions, are on "*".
     """
     role = load_template()["Resources"]["RecommenderRole"]["Properties"]
@@ -1469,7 +1470,23 @@ def test_the_recommender_role_is_trusted_by_sagemaker_only_and_holds_a_model_exe
         "sts:AssumeRole",
         {"Service": "sagemaker.amazonaws.com"},
     )
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}
     assert "ManagedPolicyArns" not in role
+    # SageMaker: only the resources the role's own jobs launch (named from the "eo-" job names), and
+    # reading the model to benchmark.
+    for statement in statements:
+        sagemaker = {a for a in as_list(statement["Action"]) if str(a).startswith("sagemaker:")}
+        if not sagemaker:
+            continue
+        arns = [
+            str(r.get("Fn::Sub", r)) if isinstance(r, dict) else str(r)
+            for r in as_list(statement["Resource"])
+        ]
+        if sagemaker == {"sagemaker:DescribeModel"}:
+            assert all(arn.endswith((":model/*", ":model/eo-*")) for arn in arns), arns
+        else:
+            assert all(arn.rsplit(":", 1)[1].split("/")[1] == "eo-*" for arn in arns), arns
+    actions = {a for a in actions if not a.startswith("sagemaker:")}
     assert actions <= MODEL_EXECUTION_ROLE_ACTIONS
     assert {"s3:GetObject", "ecr:BatchGetImage", "logs:PutLogEvents"} <= actions
     for statement in statements:
