@@ -40,8 +40,10 @@ lint: $(STAMP) ## ruff + mypy
 	@for f in functions/*/app.py; do echo "mypy $$f"; $(BIN)/mypy $$f || exit 1; done
 
 .PHONY: unit
+# 4 workers on 2 cores: the e2e and moto tests wait on the emulator's threads much of the time (a -n 2
+# run keeps the load near 1); measured 285 s at -n 4 against 402 s at -n 2 for the same 779 tests.
 unit: $(STAMP) ## pytest: unit, integration and end-to-end (the product, not the harness)
-	$(BIN)/pytest -n 2 -q -m "not harness"
+	$(BIN)/pytest -n 4 -q -m "not harness"
 
 .PHONY: harness
 harness: $(STAMP) ## pytest: the emulated AWS and the bench themselves (outside `make test`)
