@@ -264,29 +264,46 @@ def test_the_confirmation_steps_call_exactly_what_the_recommend_functions_iam_gr
     aws: EmulatedAws, slack: SlackReceiver
 ) -> None:
     """GIVEN an oversized endpoint with a payload, and the recommend function's settings from the stack
-    WHEN its steps run one move through start, poll (to the end), stop and finish on recorded clients
+    WHEN its steps run one move through start, poll (to the end) and finish on recorded clients
+    AND the same move's next job, held running with one of its two benchmarks done, through poll past its
+    deadline, stop, poll (until it has stopped) and finish, as "Confirm moves" routes them
     AND a Graviton move of an x86 image (XGBoost 1.5-1, whose arm64 build is known) through start, poll
     and finish
     THEN a second start in the same minute carries on with the first's job (its name is taken: it is
-    ours); the Graviton move is benchmarked on a throwaway eo-arm64-* model, deleted when it finishes;
+    ours); the late job is stopped once, polled to STOPPED, and its finding stays unconfirmed with what
+    its finished benchmark measured (an option, never chosen); the Graviton move is benchmarked on a
+    throwaway eo-arm64-* model, deleted when it finishes;
     every SageMaker and CloudWatch call is one the registry derives for the function (which the template
     grants, tests/unit/test_template.py) and each derived permission is used; every request passes the
     botocore model's validation as AWS applies it.
+    AND GIVEN a third oversized endpoint with no payload tag and Data Capture on (two captured requests)
+    WHEN its move starts, and the confirmations are folded into the run's plan (the "merge" step)
+    THEN its captured requests are packed under recommender/ in the artifact bucket and benchmarked;
+    every S3 request of the steps is allowed by an S3 statement of RecommendFunction in template.yaml
+    and every S3 action of those statements allows one of them.
     """
     from emulated_aws.botocore_validation import RequestRecorder
-    from endpoint_optimizer.analysis import moves_to_confirm
+    from endpoint_optimizer.analysis import fold_confirmations, moves_to_confirm
     from endpoint_optimizer.confirm import workflow
     from endpoint_optimizer.decide.confirm.candidates import GRAVITON_REALTIME_SIZES
     from endpoint_optimizer.decide.pricing import bundled_price_book
     from endpoint_optimizer.infra.settings import RecommendSettings
+    from endpoint_optimizer.models import FleetAnalysis
     from endpoint_optimizer.registry import confirm_permissions
+    from tests.e2e.s3_grants import captured_record, enable_data_capture, grants_for, s3_grants
 
     stack = deploy(aws, slack, MaxRecommenderSpendUSD="0")  # the run benchmarks nothing itself
     put_sample_payload(aws)
     endpoint = oversized_endpoint(aws, "recorded-steps")
     x86 = VariantSpec(instance_type="ml.c5.xlarge", image=XGBOOST_X86)
     on_x86 = oversized_endpoint(aws, "recorded-graviton", variant=x86, cpu=200.0)  # 50 %: not a rightsize
-    output = run(aws, stack, "confirm-recorded")  # the plan holds the findings with their scan facts
+    capture = oversized_endpoint(aws, "recorded-capture", payload=False)
+    records = [captured_record("5.1,3.5,1.4,0.2"), captured_record("6.2,2.9,4.3,1.3")]
+    enable_data_capture(aws, capture, "e2e-data-capture", records=records)
+    execution = start_run(aws, stack, "confirm-recorded")  # its plan: the findings with their scan facts
+    described = aws.wait_for_execution(execution, timeout_s=120)
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
     (summary,) = output["plans"]
     body = aws.client("s3").get_object(Bucket=stack.artifact_bucket, Key=summary["plan_key"])["Body"].read()
     analyzed = [f.model_copy(update={"confirmation": None}) for f in Plan.model_validate_json(body).findings]
@@ -300,12 +317,14 @@ def test_the_confirmation_steps_call_exactly_what_the_recommend_functions_iam_gr
     # cannot be held to the cap): these steps are about the job, so it is taken as admitted.
     item, graviton_item = items[endpoint], items[on_x86].model_copy(update={"deferred": None})
     assert graviton_item.finding.action.value == "migrate_graviton"
+    capture_item = items[capture]
+    assert capture_item.finding.action.value == "rightsize" and capture_item.deferred is None
     environment = {**stack.function_environment("RecommendFunction"), "AWS_REGION": aws.region}
     settings = RecommendSettings.from_env(environment)  # RecommenderReuseDays 30
     no_reuse = RecommendSettings.from_env({**environment, "RECOMMENDER_REUSE_DAYS": "0"})
     sagemaker, s3, cloudwatch = aws.client("sagemaker"), aws.client("s3"), aws.client("cloudwatch")
     recorder = RequestRecorder()
-    for client in (sagemaker, cloudwatch):
+    for client in (sagemaker, cloudwatch, s3):
         recorder.attach(client)
     now = datetime.now(UTC)
 
@@ -317,19 +336,51 @@ def test_the_confirmation_steps_call_exactly_what_the_recommend_functions_iam_gr
     same_minute = workflow.start(sagemaker, s3, cloudwatch, item, settings=no_reuse, now=now)
     reused = workflow.start(sagemaker, s3, cloudwatch, item, settings=settings, now=now)
     later = now + timedelta(minutes=1)  # another minute, another job name
+    aws.recommender.hold_jobs(f"{endpoint}-alltraffic", benchmarked=1)  # ml.m5.xlarge done, ml.m5.large not
     late = workflow.start(sagemaker, s3, cloudwatch, item, settings=no_reuse, now=later)
-    stopped = workflow.finish(sagemaker, workflow.stop(sagemaker, late))
+    while late.status != "IN_PROGRESS":
+        late = workflow.poll(sagemaker, late, settings=no_reuse, now=later)
+    deadline = late.deadline
+    assert deadline is not None, (late.job_name, late.reused)  # started now, not reused
+    late = workflow.poll(sagemaker, late, settings=no_reuse, now=deadline)  # held: running at its deadline
+    assert (late.finished, late.deadline_passed) == (False, True)
+    late = workflow.stop(sagemaker, late)
+    while not late.finished:  # "Check" -> "Wait" -> "Poll" until it has stopped
+        late = workflow.poll(sagemaker, late, settings=no_reuse, now=deadline)
+    stopped = workflow.finish(sagemaker, late)
+    aws.recommender.hold_jobs(f"{endpoint}-alltraffic", held=False)
     on_graviton = workflow.start(sagemaker, s3, cloudwatch, graviton_item, settings=no_reuse, now=now)
     while not on_graviton.finished:
         on_graviton = workflow.poll(sagemaker, on_graviton, settings=no_reuse, now=now)
     graviton = workflow.finish(sagemaker, on_graviton)
+    from_capture = workflow.start(sagemaker, s3, cloudwatch, capture_item, settings=no_reuse, now=now)
+    analysis = FleetAnalysis.model_validate({"plans": output["plans"], "actions": []})
+    folded = fold_confirmations(s3, stack.artifact_bucket, analysis, [completed, graviton], run_id=execution)
 
     assert completed.finding.endpoint_name == endpoint
     assert completed.finding.confirmation is not None and completed.finding.confirmation.status == "COMPLETED"
     assert (same_minute.job_name, same_minute.reused) == (job.job_name, True)
     assert (reused.job_name, reused.reused) == (job.job_name, True)
     assert late.job_name is not None and late.job_name != job.job_name, late.confirmation
-    assert stopped.finding.confirmation is not None and stopped.finding.confirmation.status != "COMPLETED"
+    (late_job,) = [j for j in aws.recommender.jobs() if j.name == late.job_name]
+    (measured,) = [b.metrics for b in late_job.benchmarks if b.status == "COMPLETED"]
+    halted = stopped.finding.confirmation
+    assert halted is not None and (halted.status, halted.chosen) == ("STOPPED", None)
+    (option,) = halted.options
+    assert measured is not None and (option.instance_type, option.instance_count) == ("ml.m5.xlarge", 1)
+    assert (option.model_latency_ms, option.cost_per_hour) == (
+        measured["ModelLatency"],
+        measured["CostPerHour"],
+    )
+    why = (
+        f"Inference Recommender job {late.job_name} stopped at its deadline after 1 of 2 benchmarks: "
+        f"1 x ml.m5.xlarge: p99 {option.model_latency_ms:.0f} ms, up to {option.max_invocations:,} "
+        f"invocations/min, ${option.cost_per_hour:.4f}/hour"
+    )
+    assert halted.reasons[0] == why
+    assert f"unconfirmed: {why}" in stopped.finding.blocked_by
+    assert stopped.finding.action.value == "rightsize" and "recommender_job" not in stopped.finding.evidence
+    assert [r.params for r in recorder.of("StopInferenceRecommendationsJob")] == [{"JobName": late.job_name}]
     confirmation = graviton.finding.confirmation
     assert confirmation is not None and confirmation.status == "COMPLETED", confirmation
     assert confirmation.chosen is not None, confirmation.reasons
@@ -337,7 +388,36 @@ def test_the_confirmation_steps_call_exactly_what_the_recommend_functions_iam_gr
     (benchmark,) = [r.params["ModelName"] for r in recorder.of("CreateModel")]
     assert benchmark.startswith("eo-arm64-")
     assert [r.params["ModelName"] for r in recorder.of("DeleteModel")] == [benchmark]
-    called = {f"{r.service}:{r.operation}" for r in recorder.requests}
+    called = {f"{r.service}:{r.operation}" for r in recorder.requests if r.service != "s3"}
     assert called == confirm_permissions()
+    # S3: the packed Data Capture payload, the plan read and rewritten, against the template's grants
+    assert from_capture.job_name is not None and not from_capture.finished, from_capture.confirmation
+    (packed,) = [r.params for r in recorder.of("PutObject") if r.params["Key"].startswith("recommender/")]
+    assert (packed["Bucket"], packed["Key"].rpartition("/")[0]) == (
+        stack.artifact_bucket,
+        f"recommender/{capture}",
+    )
+    (benchmarked,) = [
+        r.params["InputConfig"]["ContainerConfig"]["PayloadConfig"]["SamplePayloadUrl"]
+        for r in recorder.of("CreateInferenceRecommendationsJob")
+        if r.params["JobName"] == from_capture.job_name
+    ]
+    assert benchmarked == f"s3://{packed['Bucket']}/{packed['Key']}"
+    assert [p.plan_key for p in folded.plans] == [summary["plan_key"]]
+    grants = s3_grants(stack)
+    allowed = grants_for(
+        [r for r in recorder.requests if r.service == "s3"], grants, account_id=aws.account_id
+    )
+    assert sorted(allowed) == sorted(
+        [
+            "ListObjectsV2 e2e-data-capture",
+            f"GetObject e2e-data-capture/datacapture/{capture}/AllTraffic/2026/12/01/10/capture-0001.jsonl",
+            f"PutObject {packed['Bucket']}/{packed['Key']}",
+            f"GetObject {stack.artifact_bucket}/{summary['plan_key']}",
+            f"PutObject {stack.artifact_bucket}/{summary['plan_key']}",
+        ]
+    )
+    assert all(allowed.values()), {request: by for request, by in allowed.items() if not by}
+    assert {name for by in allowed.values() for name in by} == {grant.name for grant in grants}
     assert benchmark not in {m["ModelName"] for m in sagemaker.list_models()["Models"]}
     recorder.assert_all_valid()

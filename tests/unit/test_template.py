@@ -1347,7 +1347,7 @@ def test_moves_are_confirmed_in_a_bounded_map_that_waits_in_the_workflow_and_sto
     WHEN the states between "Analyze endpoints" and "Report findings" are read
     THEN a Map over the analysis' to_confirm runs at most MaxRecommenderJobs items at once; each item starts
     a job, then loops Check -> Wait (SecondsPath, no Lambda sleeps) -> Poll -> Check, stops a job past its
-    deadline, and finishes; every task's failure lands in a Pass of the item; then "Record confirmations"
+    deadline and polls it on until it has stopped, and finishes; every task's failure lands in a Pass of the item; then "Record confirmations"
     folds them into the plans, and a failure there goes on to the report and ends the run failed.
     """
     states = load_asl(STATEMACHINES_DIR / "optimize.asl.json")["States"]
@@ -1378,7 +1378,8 @@ def test_moves_are_confirmed_in_a_bounded_map_that_waits_in_the_workflow_and_sto
         "Next": "Poll recommender job",
     }
     assert items["Poll recommender job"]["Next"] == "Check recommender job"
-    assert items["Stop recommender job"]["Next"] == "Finish confirmation"
+    # a stopped job goes back to the Wait -> Poll loop until it is STOPPED, then Finish reads what it measured
+    assert items["Stop recommender job"]["Next"] == "Check recommender job"
     assert items["Finish confirmation"]["End"] is True
     tasks = [state for state in items.values() if state["Type"] == "Task"]
     assert {t["Parameters"]["FunctionName"] for t in tasks} == {"${RecommendFunctionArn}"}

@@ -100,7 +100,8 @@ class RecommenderEmulator:
 
     Per model name: `set_profile` (performance), `fail_jobs` (the job ends FAILED with a FailureReason),
     `fail_benchmark` (one configuration's step fails; the job completes without it), `hold_jobs` (jobs
-    stay IN_PROGRESS until stopped, for deadline tests). `set_price` overrides an hourly price.
+    stay IN_PROGRESS until stopped, for deadline tests, their first `benchmarked` configurations measured
+    once they run). `set_price` overrides an hourly price.
     """
 
     pending_ticks: int = 1
@@ -114,6 +115,7 @@ class RecommenderEmulator:
     job_failures: dict[str, str] = field(default_factory=dict)
     benchmark_failures: dict[str, dict[str, str]] = field(default_factory=dict)
     held_models: set[str] = field(default_factory=set)
+    held_benchmarked: dict[str, int] = field(default_factory=dict)  # model -> benchmarks finished while held
     prices: dict[tuple[str, str], float] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -154,13 +156,17 @@ class RecommenderEmulator:
         with self.lock:
             self.benchmark_failures.setdefault(model_name, {})[configuration] = reason
 
-    def hold_jobs(self, model_name: str, held: bool = True) -> None:
-        """Jobs of `model_name` never complete (IN_PROGRESS until stopped); held=False lets them finish."""
+    def hold_jobs(self, model_name: str, held: bool = True, *, benchmarked: int = 0) -> None:
+        """Jobs of `model_name` never complete (IN_PROGRESS until stopped); held=False lets them finish.
+        The first `benchmarked` configurations of a held job finish (measured, their steps COMPLETED) as
+        it starts running: a job stopped at its deadline with some benchmarks done."""
         with self.lock:
             if held:
                 self.held_models.add(model_name)
+                self.held_benchmarked[model_name] = benchmarked
             else:
                 self.held_models.discard(model_name)
+                self.held_benchmarked.pop(model_name, None)
 
     def set_price(self, instance_type: str, usd_per_hour: float, region: str = "*") -> None:
         with self.lock:
@@ -213,6 +219,8 @@ class RecommenderEmulator:
         if status == "IN_PROGRESS":
             for benchmark in job.benchmarks:
                 benchmark.status, benchmark.started = "IN_PROGRESS", moment
+            if job.model_name in self.held_models:
+                self._measure(job, moment, job.benchmarks[: self.held_benchmarked.get(job.model_name, 0)])
         elif status == "STOPPED":
             for benchmark in job.benchmarks:
                 if benchmark.status not in TERMINAL:
@@ -220,7 +228,7 @@ class RecommenderEmulator:
         elif status == "COMPLETED":
             failure = self.job_failures.get(job.model_name)
             if failure is None:
-                self._measure(job, moment)
+                self._measure(job, moment, [b for b in job.benchmarks if b.status not in TERMINAL])
                 if not any(b.status == "COMPLETED" for b in job.benchmarks):
                     failure = "No endpoint configuration could be benchmarked."
             if failure is not None:
@@ -236,11 +244,11 @@ class RecommenderEmulator:
         if status in TERMINAL:
             job.completed = moment
 
-    def _measure(self, job: RecommendationJob, moment: datetime) -> None:
+    def _measure(self, job: RecommendationJob, moment: datetime, benchmarks: list[Benchmark]) -> None:
         profile = self.profile(job.model_name)
         failures = self.benchmark_failures.get(job.model_name, {})
         cap = (job.request.get("StoppingConditions") or {}).get("MaxInvocations")
-        for benchmark in job.benchmarks:
+        for benchmark in benchmarks:
             benchmark.ended = moment
             benchmark.started = benchmark.started or moment
             try:

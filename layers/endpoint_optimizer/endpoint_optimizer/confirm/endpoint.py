@@ -23,6 +23,7 @@ from endpoint_optimizer.confirm.jobs import (
     describe,
     failed_steps,
     find_reusable,
+    finished_steps,
     start,
 )
 from endpoint_optimizer.confirm.observed import read_variant_baseline
@@ -248,13 +249,18 @@ def finish_confirmation(
     reused: bool = False,
     described: dict[str, Any] | None = None,
     average_invocations_per_hour: float | None = None,
+    stopped_at_deadline: bool = False,
 ) -> Confirmation:
-    """The job's verdict (decide.confirm.choose.confirmation_from) with its failed benchmarks named; a
-    Graviton job's benchmark model deleted once the job has ended. `described`: a DescribeInferenceRecommendationsJob answer already read (saves a call)."""
+    """The job's verdict (decide.confirm.choose.confirmation_from) with its failed benchmarks named and,
+    for a job that ended (or is stopping) without completing, the benchmarks it did finish; a Graviton
+    job's benchmark model deleted once the job has ended. `described`: a DescribeInferenceRecommendationsJob
+    answer already read (saves a call); `stopped_at_deadline`: the caller stopped the job at its deadline."""
     answer = described if described is not None else describe(sagemaker, job_name)
     status = answer.get("Status")
+    ended = status in TERMINAL or status == "STOPPING"
     steps = failed_steps(sagemaker, job_name) if status in TERMINAL else []
-    if status in TERMINAL or status == "STOPPING":
+    finished = finished_steps(sagemaker, job_name) if ended and status != "COMPLETED" else []
+    if ended:
         # A Graviton job's throwaway model is not needed once the job has ended or is being stopped.
         model_name = (answer.get("InputConfig") or {}).get("ModelName")
         release_arm64_model(sagemaker, model_name, finished_job=job_name)
@@ -263,6 +269,8 @@ def finish_confirmation(
         baseline,
         average_invocations_per_hour=average_invocations_per_hour,
         failed_benchmarks=steps,
+        finished_benchmarks=finished,
+        stopped_at_deadline=stopped_at_deadline,
         reused=reused,
     )
 

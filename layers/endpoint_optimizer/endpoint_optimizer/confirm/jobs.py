@@ -29,6 +29,7 @@ from endpoint_optimizer.decide.confirm.job import JOB_NAME_PREFIX, KEY_LENGTH
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.literals import RecommendationJobStatusType
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "STOPPED", "DELETED"})
 RUNNING = frozenset({"PENDING", "IN_PROGRESS"})
@@ -165,16 +166,31 @@ def stop(sagemaker: SageMakerClient, job_name: str) -> bool:
     return True
 
 
-def failed_steps(sagemaker: SageMakerClient, job_name: str) -> list[dict[str, Any]]:
-    """The job's FAILED benchmark steps (ListInferenceRecommendationsJobSteps), as confirmation_from
-    takes them to name each failed candidate with its FailureReason."""
+def benchmark_steps(
+    sagemaker: SageMakerClient, job_name: str, status: RecommendationJobStatusType
+) -> list[dict[str, Any]]:
+    """The job's benchmark steps in `status` (ListInferenceRecommendationsJobSteps, StepType BENCHMARK):
+    each step's InferenceBenchmark has its EndpointConfiguration, and Metrics once COMPLETED or a
+    FailureReason once FAILED."""
     steps: list[dict[str, Any]] = []
     pages = sagemaker.get_paginator("list_inference_recommendations_job_steps").paginate(
-        JobName=job_name, Status="FAILED", StepType="BENCHMARK"
+        JobName=job_name, Status=status, StepType="BENCHMARK"
     )
     for page in pages:
         steps.extend(dict(step) for step in page.get("Steps", []))
     return steps
+
+
+def failed_steps(sagemaker: SageMakerClient, job_name: str) -> list[dict[str, Any]]:
+    """The job's FAILED benchmark steps, as confirmation_from takes them to name each failed candidate
+    with its FailureReason."""
+    return benchmark_steps(sagemaker, job_name, "FAILED")
+
+
+def finished_steps(sagemaker: SageMakerClient, job_name: str) -> list[dict[str, Any]]:
+    """The job's COMPLETED benchmark steps: what a job stopped (or failed) before it completed did
+    measure (its InferenceRecommendations are read only from a COMPLETED job)."""
+    return benchmark_steps(sagemaker, job_name, "COMPLETED")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
   (or a recent one reused). A move that cannot be benchmarked (deferred by the spend cap, no payload, an
   unknown image, the account's quota) comes back finished, NOT_STARTED, with the reason.
 - `poll`: the job's status, and whether its deadline (its JobDurationInSeconds and a margin) has passed.
-- `stop`: past the deadline, StopInferenceRecommendationsJob.
+- `stop`: past the deadline, StopInferenceRecommendationsJob; the job is then polled until it is STOPPED
+  (at most POLLS_AFTER_STOP polls), so `finish` reports the benchmarks it did finish.
 - `finish`: the job's results -> the confirmation -> the finding, confirmed, downgraded or unconfirmed.
 
 The waiting between two polls is the workflow's Wait state (RecommenderPollSeconds), never a sleeping
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+
+# A stopped job goes STOPPING, then STOPPED (DescribeInferenceRecommendationsJob Status). The polls (each
+# RecommenderPollSeconds apart) given it to get there; past them `finish` reports what there is. Our choice.
+POLLS_AFTER_STOP = 3
 
 
 def prices_of(item: MoveToConfirm) -> PriceBook:
@@ -107,22 +112,22 @@ def poll(
         return job.model_copy(update={"finished": True})
     status = str(describe(sagemaker, job.job_name).get("Status") or "UNKNOWN")
     finished = status in TERMINAL
+    update: dict[str, object] = {"status": status, "wait_seconds": settings.poll_seconds}
+    if job.stop_polls_left is not None:  # stopped at its deadline: waiting for STOPPED, not stopped again
+        left = max(job.stop_polls_left - 1, 0)
+        return job.model_copy(update={**update, "finished": finished or left == 0, "stop_polls_left": left})
     late = not finished and job.deadline is not None and now >= job.deadline
-    return job.model_copy(
-        update={
-            "status": status,
-            "finished": finished,
-            "deadline_passed": late,
-            "wait_seconds": settings.poll_seconds,
-        }
-    )
+    return job.model_copy(update={**update, "finished": finished, "deadline_passed": late})
 
 
 def stop(sagemaker: SageMakerClient, job: RecommenderJob) -> RecommenderJob:
-    """Past its deadline: ask IR to stop the job; `finish` then reports what it measured, if anything."""
-    if job.job_name is not None:
-        stop_job(sagemaker, job.job_name)
-    return job.model_copy(update={"status": "STOPPING", "finished": True})
+    """Past its deadline: ask IR to stop the job, then poll it until it is STOPPED (POLLS_AFTER_STOP at
+    most); `finish` then reports the benchmarks it finished. A job that no longer exists is finished."""
+    if job.job_name is None or not stop_job(sagemaker, job.job_name):
+        return job.model_copy(update={"finished": True, "deadline_passed": False})
+    return job.model_copy(
+        update={"status": "STOPPING", "deadline_passed": False, "stop_polls_left": POLLS_AFTER_STOP}
+    )
 
 
 def _average_invocations_per_hour(item: MoveToConfirm) -> float | None:
@@ -144,6 +149,7 @@ def finish(sagemaker: SageMakerClient, job: RecommenderJob) -> ConfirmedMove:
             job.baseline,
             reused=job.reused,
             average_invocations_per_hour=_average_invocations_per_hour(job.item),
+            stopped_at_deadline=job.stop_polls_left is not None,
         )
     if confirmation is None:
         confirmation = not_started(job.baseline, "no Inference Recommender job was started")

@@ -120,6 +120,8 @@ class RecommenderJob(_Request):
     wait_seconds: int = Field(default=0, ge=0)
     finished: bool = False
     deadline_passed: bool = False
+    # Set by "stop": the polls left for the stopped job to reach STOPPED before "finish" takes what there is.
+    stop_polls_left: int | None = Field(default=None, ge=0)
     # Set when no job could start (no payload, unknown image, spend cap, quota): the verdict is known.
     confirmation: Confirmation | None = None
 

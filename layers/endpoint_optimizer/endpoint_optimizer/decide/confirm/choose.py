@@ -165,6 +165,25 @@ def today_hourly_cost(confirmation: Confirmation) -> float | None:
     return None
 
 
+def _why_not_completed(answer: Mapping[str, Any], options: Sequence[BenchmarkOption], deadline: bool) -> str:
+    """Why the job did not complete and what its finished benchmarks measured: "unconfirmed: ..."."""
+    job, status = f"Inference Recommender job {answer.get('JobName')}", str(answer.get("Status"))
+    stopped = "stopped at its deadline" if deadline else "was stopped before it completed"
+    failure = answer.get("FailureReason") or "no reason given"
+    why = {"FAILED": f"{job} failed: {failure}", "STOPPED": f"{job} {stopped}"}.get(
+        status, f"{job} is {status}"
+    )
+    if not options:
+        return why
+    planned = len((answer.get("InputConfig") or {}).get("EndpointConfigurations") or [])
+    measured = "; ".join(
+        f"{o.label}: p99 {'not measured' if o.model_latency_ms is None else f'{_ms(o.model_latency_ms)} ms'}, "
+        f"up to {o.max_invocations or 0:,} invocations/min, ${o.cost_per_hour or 0:.4f}/hour"
+        for o in options
+    )
+    return f"{why} after {len(options)} of {max(planned, len(options))} benchmarks: {measured}"
+
+
 def confirmation_from(
     describe_response: Mapping[str, Any],
     baseline: Baseline,
@@ -173,27 +192,31 @@ def confirmation_from(
     *,
     average_invocations_per_hour: float | None = None,
     failed_benchmarks: Sequence[Mapping[str, Any]] = (),
+    finished_benchmarks: Sequence[Mapping[str, Any]] = (),
+    stopped_at_deadline: bool = False,
     reused: bool = False,
 ) -> Confirmation:
     """The job's verdict from DescribeInferenceRecommendationsJob's response.
 
     `threshold` (ms) defaults to today's observed p99 x LATENCY_MARGIN; `headroom` multiplies the observed
     peak per minute. `average_invocations_per_hour` prices serverless options per use.
-    `failed_benchmarks`: ListInferenceRecommendationsJobSteps' Steps, whose failures are named."""
+    `failed_benchmarks`: ListInferenceRecommendationsJobSteps' Steps, whose failures are named.
+    `finished_benchmarks`: the COMPLETED steps of a job that did not complete (stopped at its deadline
+    when `stopped_at_deadline`, or failed): its options and first reason, nothing chosen."""
     name = describe_response.get("JobName")
     status = str(describe_response.get("Status") or "UNKNOWN")
-    if status != COMPLETED:
-        failure = describe_response.get("FailureReason")
-        why = {
-            "FAILED": f"Inference Recommender job {name} failed: {failure or 'no reason given'}",
-            "STOPPED": f"Inference Recommender job {name} was stopped before it completed",
-        }.get(status, f"Inference Recommender job {name} is {status}")
-        return Confirmation(job_name=name, status=status, baseline=baseline, reasons=[why], reused=reused)
-    recommendations = describe_response.get("InferenceRecommendations") or []
+    completed = status == COMPLETED
+    steps = [step.get("InferenceBenchmark") or {} for step in finished_benchmarks]
+    recommendations = describe_response.get("InferenceRecommendations") or [] if completed else steps
     limit, basis = _threshold(threshold, baseline, recommendations)
     required = required_invocations_per_minute(baseline, headroom)
     options = [_option(item, limit, required, average_invocations_per_hour) for item in recommendations]
     reasons = [_rejection(option, limit, basis, required) for option in options if not option.meets]
+    if not completed:
+        reasons.insert(0, _why_not_completed(describe_response, options, stopped_at_deadline))
+        return Confirmation(
+            job_name=name, status=status, baseline=baseline, options=options, reasons=reasons, reused=reused
+        )
     for step in failed_benchmarks:
         benchmark = step.get("InferenceBenchmark") or {}
         if step.get("Status") == "FAILED" or benchmark.get("FailureReason"):
