@@ -171,6 +171,10 @@ def test_an_oversized_endpoint_is_benchmarked_and_its_plan_offers_the_measured_o
     assert chosen.cost_per_inference is not None
     assert f"${chosen.cost_per_hour:,.4f} per hour" in report
     assert f"${chosen.cost_per_inference * 1000:,.4f} per 1,000 inferences" in report
+    # AND the run's Slack report carries the same measured option (until these moves are applied and get
+    # an approval card of their own: issue 10)
+    posted = json.dumps(slack.messages)
+    assert "ml.m5.large" in posted and f"${chosen.cost_per_hour:,.4f} per hour" in posted
 
 
 def test_a_candidate_slower_than_the_endpoint_today_is_not_offered(
