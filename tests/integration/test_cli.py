@@ -19,10 +19,13 @@ from endpoint_optimizer.cli import ProgressBar
 from endpoint_optimizer.cli import main as cli
 from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.infra.artifacts import load_plan, store_snapshot
+from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.infra.targets import Home
 from endpoint_optimizer.models import Holds, ScanSnapshot
 from endpoint_optimizer.plan_contract import plan_document, plan_schema
 from tests.conftest import policy, sample_snapshot
+from tests.integration.parkable import NAME, TABLE, fresh, park, scanned_park_action
+from tests.integration.parkable import NOW as PARKED_AT
 
 HOURS = 14 * 24
 
@@ -171,3 +174,26 @@ def test_the_cli_and_the_analyze_lambda_make_the_same_plan_of_the_same_snapshot(
     assert names == {item.endpoint.name for item in snapshot.endpoints} | {
         item.name for item in snapshot.unscanned
     }
+
+
+def test_ledger_lists_a_parked_endpoint_with_its_savings_to_date(
+    aws: EmulatedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN an idle endpoint parked on the emulated AWS (approved by U1)
+    WHEN `endpoint-optimizer ledger --json` reads the state table
+    THEN it lists the park, its cost before -> 0 and a positive saving to date."""
+    fresh(aws)
+    scanned = scanned_park_action(aws)
+    assert park(Clients(region=aws.region), scanned).outcome == "applied"
+    capsys.readouterr()
+
+    assert cli(["ledger", "--table", TABLE, "--region", aws.region, "--json"]) == 0
+
+    (row,) = json.loads(capsys.readouterr().out)
+    before = scanned.finding.current_monthly_cost_usd
+    assert before is not None and before > 0
+    assert (row["endpoint_name"], row["action"], row["approved_by"]) == (NAME, "park", "U1")
+    assert (row["monthly_cost_before_usd"], row["monthly_cost_after_usd"]) == (before, 0.0)
+    assert row["applied_at"] == PARKED_AT.isoformat()
+    assert row["in_effect_until"] is None
+    assert row["savings_to_date_usd"] > 0

@@ -37,6 +37,7 @@ from endpoint_optimizer.infra.price_cache import LocalPriceCache, default_price_
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.models import COMPLETED, Confirmation, Plan
+from endpoint_optimizer.notify.ledger_text import applied_changes, ledger_table
 from endpoint_optimizer.notify.report import render_report
 from endpoint_optimizer.notify.slack import usd
 from endpoint_optimizer.plan_contract import write_plan
@@ -189,6 +190,23 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger(args: argparse.Namespace) -> int:
+    table_name = args.table or os.environ.get(TABLE_ENV)
+    if not table_name:
+        print(f"error: pass --table (the stack output StateTableName) or set {TABLE_ENV}", file=sys.stderr)
+        return 2
+    session = _session(args)
+    clients = Clients(session, region=session.region_name)
+    changes = applied_changes(
+        StateTable(clients.dynamodb, table_name).all_ledger_entries(), datetime.now(UTC)
+    )
+    if args.json:
+        print(json.dumps([change.as_json() for change in changes], indent=2))
+    else:
+        print(ledger_table(changes))
+    return 0
+
+
 def _wait_for(clients: Clients, started: Started, args: argparse.Namespace) -> dict[str, object]:
     """Poll the job to a terminal status, a status line on a terminal; past its deadline, stop it."""
     sleep: Callable[[float], None] = args.sleep
@@ -307,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore_cmd.add_argument("--profile")
     restore_cmd.add_argument("--no-wait", action="store_true", help="do not wait for InService")
     restore_cmd.set_defaults(func=cmd_restore)
+
+    ledger_cmd = sub.add_parser("ledger", help="the applied actions in the ledger and what they saved so far")
+    ledger_cmd.add_argument("--table", help=f"the stack's StateTableName output (or ${TABLE_ENV})")
+    ledger_cmd.add_argument("--region")
+    ledger_cmd.add_argument("--profile")
+    ledger_cmd.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    ledger_cmd.set_defaults(func=cmd_ledger)
 
     recommend = sub.add_parser(
         "recommend",

@@ -20,6 +20,10 @@ class LedgerStore(Protocol):
         """The endpoint's entries, oldest first."""
         ...
 
+    def all_ledger_entries(self) -> list[LedgerEntry]:
+        """Every endpoint's entries, by endpoint then oldest first (the CLI's `ledger`)."""
+        ...
+
 
 class DynamoDBLedger(DynamoDBStore):
     def put_ledger_entry(self, entry: LedgerEntry) -> None:
@@ -35,6 +39,26 @@ class DynamoDBLedger(DynamoDBStore):
 
     def ledger(self, endpoint_name: str) -> list[LedgerEntry]:
         return [LedgerEntry.model_validate_json(body) for body in self._query(ledger_pk(endpoint_name))]
+
+    def all_ledger_entries(self) -> list[LedgerEntry]:
+        # A Scan reads the whole table (every record kind) and filters after reading: fine for an operator's
+        # occasional look, not for a Lambda's hot path. Every page, since a page stops at 1 MB read.
+        request: dict[str, object] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(pk, :ledger)",
+            "ExpressionAttributeValues": {":ledger": {"S": ledger_pk("")}},
+            "ConsistentRead": True,
+        }
+        found: list[tuple[str, str, str]] = []
+        while True:
+            page = self._dynamodb.scan(**request)  # type: ignore[arg-type]
+            found.extend(
+                (item["pk"]["S"], item["sk"]["S"], item["body"]["S"]) for item in page.get("Items", [])
+            )
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [LedgerEntry.model_validate_json(body) for _, _, body in sorted(found)]
 
 
 class InMemoryLedger:
@@ -54,3 +78,12 @@ class InMemoryLedger:
     def ledger(self, endpoint_name: str) -> list[LedgerEntry]:
         stored = self._ledger.get(endpoint_name, {})
         return [LedgerEntry.model_validate_json(stored[key]) for key in sorted(stored)]
+
+    def all_ledger_entries(self) -> list[LedgerEntry]:
+        with self._ledger_lock:
+            stored = [
+                (ledger_pk(name), key, body)
+                for name, by_time in self._ledger.items()
+                for key, body in by_time.items()
+            ]
+        return [LedgerEntry.model_validate_json(body) for _, _, body in sorted(stored)]
