@@ -154,16 +154,24 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
+def _state_table(args: argparse.Namespace) -> tuple[Clients, StateTable] | None:
+    """The stack's state table (--table, else ENDPOINT_OPTIMIZER_TABLE) with the operator's clients."""
     table_name = args.table or os.environ.get(TABLE_ENV)
     if not table_name:
         print(f"error: pass --table (the stack output StateTableName) or set {TABLE_ENV}", file=sys.stderr)
-        return 2
+        return None
     session = _session(args)
     clients = Clients(session, region=session.region_name)
-    table = StateTable(clients.dynamodb, table_name)
+    return clients, StateTable(clients.dynamodb, table_name)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    opened = _state_table(args)
+    if opened is None:
+        return 2
+    clients, table = opened
     try:
-        snapshot = restore(
+        way_back = restore(
             clients.sagemaker,
             clients.autoscaling,
             table,
@@ -179,27 +187,23 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return 1
     if args.no_wait:
         print(
-            f"creating {args.endpoint} from config {snapshot.config_name}; run the same restore again once "
-            f"it is InService to put back its {len(snapshot.scalable_targets)} scalable target(s)"
+            f"creating {args.endpoint} from config {way_back.config_name}; run the same restore again once "
+            f"it is InService to put back its {len(way_back.scalable_targets)} scalable target(s)"
         )
         return 0
     print(
-        f"restored {args.endpoint} from config {snapshot.config_name} "
-        f"with {len(snapshot.scalable_targets)} scalable target(s)"
+        f"restored {args.endpoint} from config {way_back.config_name} "
+        f"with {len(way_back.scalable_targets)} scalable target(s)"
     )
     return 0
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    table_name = args.table or os.environ.get(TABLE_ENV)
-    if not table_name:
-        print(f"error: pass --table (the stack output StateTableName) or set {TABLE_ENV}", file=sys.stderr)
+    opened = _state_table(args)
+    if opened is None:
         return 2
-    session = _session(args)
-    clients = Clients(session, region=session.region_name)
-    changes = applied_changes(
-        StateTable(clients.dynamodb, table_name).all_ledger_entries(), datetime.now(UTC)
-    )
+    _, table = opened
+    changes = applied_changes(table.all_ledger_entries(), datetime.now(UTC))
     if args.json:
         print(json.dumps([change.as_json() for change in changes], indent=2))
     else:
