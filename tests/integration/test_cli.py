@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics
+from emulated_aws.fleet import seed_idle_and_busy
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer import cli as cli_module
 from endpoint_optimizer.analysis import analyze_fleet
@@ -32,28 +32,7 @@ HOURS = 14 * 24
 
 @pytest.fixture
 def two_endpoints(aws: EmulatedAws) -> None:
-    aws.reset()
-    now = datetime.now(UTC)
-    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS)
-    for name, invocations in [("cli-idle", None), ("cli-busy", [40.0] * HOURS)]:
-        create_endpoint(
-            aws.client("sagemaker"),
-            name=name,
-            variants=[VariantSpec()],
-            tags={},
-            created_days_ago=20,
-            now=now,
-        )
-        put_hourly_metrics(
-            aws.client("cloudwatch"),
-            endpoint=name,
-            variant="AllTraffic",
-            start=start,
-            hours=HOURS,
-            invocations=invocations,
-            cpu=[3.0] * HOURS,
-            memory=[30.0] * HOURS,
-        )
+    seed_idle_and_busy(aws, "cli", hours=HOURS)
 
 
 def test_scan_prints_findings_and_writes_a_plan_that_matches_the_schema(

@@ -16,14 +16,13 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics
+from emulated_aws.fleet import seed_idle_and_busy
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.cli import main as checkout_cli
 from tests.packaging.building import REPO_ROOT, built_once, run
@@ -166,28 +165,7 @@ def test_the_installed_cli_offers_scan_restore_ledger_and_recommend_and_no_demo(
 @pytest.fixture
 def idle_and_busy_endpoints(aws: EmulatedAws) -> None:
     """An idle and a busy endpoint, 20 days old, with 14 days of hourly metrics."""
-    aws.reset()
-    now = datetime.now(UTC)
-    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS)
-    for name, invocations in [("wheel-idle", None), ("wheel-busy", [40.0] * HOURS)]:
-        create_endpoint(
-            aws.client("sagemaker"),
-            name=name,
-            variants=[VariantSpec()],
-            tags={},
-            created_days_ago=20,
-            now=now,
-        )
-        put_hourly_metrics(
-            aws.client("cloudwatch"),
-            endpoint=name,
-            variant="AllTraffic",
-            start=start,
-            hours=HOURS,
-            invocations=invocations,
-            cpu=[3.0] * HOURS,
-            memory=[30.0] * HOURS,
-        )
+    seed_idle_and_busy(aws, "wheel", hours=HOURS)
 
 
 DECISION_FIELDS = (

@@ -556,3 +556,30 @@ def seed_member_fleet(
             **series,
         )
     return [member for member, _ in members]
+
+
+def seed_idle_and_busy(aws: EmulatedAws, prefix: str, *, hours: int = 14 * 24) -> None:
+    """`<prefix>-idle` (no invocations) and `<prefix>-busy` (40 an hour), both 20 days old at 3 % CPU, with
+    `hours` of hourly metrics up to now: a park and a none, for the CLI tests."""
+    aws.reset()
+    now = datetime.now(UTC)
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+    for name, invocations in [(f"{prefix}-idle", None), (f"{prefix}-busy", [40.0] * hours)]:
+        create_endpoint(
+            aws.client("sagemaker"),
+            name=name,
+            variants=[VariantSpec()],
+            tags={},
+            created_days_ago=20,
+            now=now,
+        )
+        put_hourly_metrics(
+            aws.client("cloudwatch"),
+            endpoint=name,
+            variant="AllTraffic",
+            start=start,
+            hours=hours,
+            invocations=invocations,
+            cpu=[3.0] * hours,
+            memory=[30.0] * hours,
+        )
