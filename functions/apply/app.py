@@ -1,6 +1,7 @@
-"""Apply one approved action: snapshot, change, verify, ledger. Idempotent per action id."""
+"""The steps of the apply workflow (statemachines/apply.asl.json): each takes the workflow's state and returns
+it with its part filled in. Start is idempotent per action id; every other step is idempotent by itself."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -13,13 +14,15 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from endpoint_optimizer.act.park import ActionRefused, apply_action, recover, refused
+from endpoint_optimizer.act import apply
 from endpoint_optimizer.infra.clients import Clients
-from endpoint_optimizer.infra.events import ApplyOrRecover, RecoverRequest
+from endpoint_optimizer.infra.events import ApplyStepRequest
 from endpoint_optimizer.infra.observability import account_id_of, logger, metrics, tracer
 from endpoint_optimizer.infra.settings import ApplySettings
 from endpoint_optimizer.infra.stores import StateTable
-from endpoint_optimizer.models import ActionResult, ProposedAction
+from endpoint_optimizer.models import ProposedAction
+from endpoint_optimizer.models.change import ApplyState, Change
+from endpoint_optimizer.registry import applies_without_approval, steps_for
 
 settings = ApplySettings.from_env()
 clients = Clients()
@@ -34,6 +37,7 @@ persistence = DynamoDBPersistenceLayer(
     boto3_client=clients.dynamodb,
 )
 idempotency = IdempotencyConfig(event_key_jmespath="action_id", expires_after_seconds=7 * 24 * 3600)
+MAX_WAIT = timedelta(minutes=settings.max_wait_minutes)
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
@@ -42,22 +46,20 @@ idempotency = IdempotencyConfig(event_key_jmespath="action_id", expires_after_se
     config=idempotency,
     output_serializer=PydanticSerializer,
 )
-def apply_once(action: ProposedAction, home: tuple[str, str]) -> ActionResult:
-    try:
-        return apply_action(
-            clients.sagemaker,
-            clients.autoscaling,
-            clients.cloudwatch,
-            table,
-            action,
-            mode=settings.mode,
-            skip_tag_key=settings.skip_tag_key,
-            approved_by=action.approval.approved_by if action.approval else None,
-            now=datetime.now(UTC),
-            home=home,
-        )
-    except ActionRefused as refusal:  # nothing was touched: an answer for the run's summary
-        return refused(action, str(refusal))
+def start_once(action: ProposedAction, home: tuple[str, str]) -> Change:
+    return apply.start(
+        clients,
+        table,
+        action,
+        steps=steps_for(action.finding.action),
+        mode=settings.mode,
+        auto_applies=applies_without_approval(action.finding.action),
+        skip_tag_key=settings.skip_tag_key,
+        now=datetime.now(UTC),
+        home=home,
+        wait_seconds=settings.poll_seconds,
+        max_wait=MAX_WAIT,
+    )
 
 
 def release_lock(action: ProposedAction) -> None:
@@ -74,37 +76,63 @@ def release_lock(action: ProposedAction) -> None:
         logger.exception("could not release the approval lock", extra={"endpoint": finding.endpoint_name})
 
 
-def recover_once(event: RecoverRequest) -> ActionResult:
-    error = event.error.get("Cause") or event.error.get("Error") or "apply failed"
-    return recover(
-        clients.sagemaker,
-        clients.autoscaling,
-        table,
-        event.action,
-        error=str(error)[:500],
-        approved_by=event.action.approval.approved_by if event.action.approval else None,
-        now=datetime.now(UTC),
-    )
+def _error_text(state: ApplyState) -> str:
+    error = state.error or {}
+    return str(error.get("Cause") or error.get("Error") or "apply failed")[:500]
+
+
+def run_step(request: ApplyStepRequest, home: tuple[str, str]) -> ApplyState:
+    state = request.state
+    action = state.action
+    steps = steps_for(action.finding.action)
+    now = datetime.now(UTC)
+    change = state.change
+    if request.step == "start":
+        change = start_once(action=action, home=home)
+        return state.model_copy(update={"change": change, "result": change.result})
+    if request.step == "roll_back":
+        change = apply.roll_back(
+            clients,
+            table,
+            steps,
+            action,
+            change,
+            error=_error_text(state),
+            now=now,
+            wait_seconds=settings.poll_seconds,
+            max_wait=MAX_WAIT,
+        )
+        return state.model_copy(update={"change": change, "result": change.result})
+    if change is None or steps is None:  # the workflow passes Start's change to every later step
+        raise ValueError(f"step {request.step} needs the change Start made")
+    if request.step == "act":
+        return state.model_copy(update={"change": apply.act(clients, table, steps, change)})
+    if request.step == "progress":
+        return state.model_copy(update={"progress": apply.progress(clients, steps, change, now=now)})
+    if request.step == "verify":
+        return state.model_copy(
+            update={"result": apply.verify(clients, table, steps, action, change, now=now)}
+        )
+    if request.step == "rollback_progress":
+        seen = apply.rollback_progress(clients, table, steps, change, now=now)
+        return state.model_copy(update={"progress": seen})
+    result = apply.record_rollback(clients, table, steps, action, change, error=_error_text(state), now=now)
+    return state.model_copy(update={"result": result})
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=ApplyOrRecover)
-def handler(event: ApplyOrRecover, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=ApplyStepRequest)
+def handler(event: ApplyStepRequest, context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    if isinstance(event, RecoverRequest):
-        try:
-            result = recover_once(event)
-        finally:  # the last step of a failed apply: the approval's hold on the endpoint ends here
-            release_lock(event.action)
-    else:
-        # This function acts only in its own account and region (its IAM is scoped to them).
-        home = (account_id_of(context.invoked_function_arn), context.invoked_function_arn.split(":")[3])
-        result = apply_once(action=event.action, home=home)
-        # Applied, skipped or refused: the approval is used. (If apply raised, "Finish or undo the
-        # change" runs next and releases it then.)
-        release_lock(event.action)
-    metrics.add_metric(name="ActionsApplied", unit="Count", value=1 if result.outcome == "applied" else 0)
-    logger.info("applied", extra={"endpoint": result.endpoint_name, "outcome": result.outcome})
-    return result.model_dump(mode="json")
+    # This function acts only in its own account and region (its IAM is scoped to them).
+    home = (account_id_of(context.invoked_function_arn), context.invoked_function_arn.split(":")[3])
+    state = run_step(event, home)
+    if state.result is not None:  # the change's last step: the approval's hold on the endpoint ends here
+        release_lock(state.action)
+        outcome = state.result.outcome
+        metrics.add_metric(name="ActionsApplied", unit="Count", value=1 if outcome == "applied" else 0)
+        metrics.add_metric(name="ActionsRolledBack", unit="Count", value=1 if outcome == "rolled_back" else 0)
+        logger.info("apply finished", extra={"endpoint": state.result.endpoint_name, "outcome": outcome})
+    return state.model_dump(mode="json")

@@ -35,7 +35,10 @@ def stack(aws: EmulatedAws, slack: SlackReceiver) -> Stack:
         parameters={"SlackApproverIds": APPROVER, "MaxActionsPerRun": "5"},
         secrets={"SlackWebhookSecret": slack.webhook_url, "SlackSigningSecret": SIGNING_SECRET},
         # Emulated Inference Recommender jobs age per read, not per second: poll them without waiting.
-        environment={"RecommendFunction": {"RECOMMENDER_POLL_SECONDS": "0"}},
+        environment={
+            "RecommendFunction": {"RECOMMENDER_POLL_SECONDS": "0"},
+            "ApplyFunction": {"APPLY_POLL_SECONDS": "0"},
+        },
     )
 
 

@@ -20,11 +20,11 @@ def approved_apply_event(aws: EmulatedAws, stack: Stack, endpoint_name: str) -> 
     event = load_event("apply.json")
     described = aws.client("sagemaker").describe_endpoint(EndpointName=endpoint_name)
     now = datetime.now(UTC)
-    scan = event["action"]["finding"]["scan"]
+    scan = event["state"]["action"]["finding"]["scan"]
     scan["endpoint_last_modified_at"] = described["LastModifiedTime"].astimezone(UTC).isoformat()
     scan["config_name"] = described["EndpointConfigName"]
     scan["metrics_window_end"] = now.replace(minute=0, second=0, microsecond=0).isoformat()
-    action = ProposedAction.model_validate(event["action"])
+    action = ProposedAction.model_validate(event["state"]["action"])
     assert action.approval is not None
     StateTable(aws.client("dynamodb"), stack.table_name).put_approval(
         Approval(
@@ -57,12 +57,19 @@ def invoke(aws: EmulatedAws, stack: Stack, logical_id: str, event: object) -> di
     return payload
 
 
+def result_of(answer: dict[str, object]) -> dict[str, object]:
+    """The apply step's answer: the workflow state, whose `result` ends the execution (a refusal)."""
+    result = answer["result"]
+    assert isinstance(result, dict), answer
+    return result
+
+
 def test_malformed_apply_event_fails_clearly_and_touches_no_endpoint(
     aws: EmulatedAws, stack: Stack, fleet: Fleet
 ) -> None:
     idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
     event = load_event("apply.json")
-    event["action"]["finding"]["action"] = "delete_everything"
+    event["state"]["action"]["finding"]["action"] = "delete_everything"
     answer = invoke(aws, stack, "ApplyFunction", event)
     assert answer["FunctionError"]
     assert answer["errorType"] == "ValidationError"
@@ -82,8 +89,8 @@ def test_apply_refuses_an_endpoint_opted_out_after_the_scan(
     )
     # WHEN apply runs THEN it refuses and the endpoint keeps serving
     answer = invoke(aws, stack, "ApplyFunction", approved_apply_event(aws, stack, idle))
-    assert answer["outcome"] == "refused"
-    assert "tagged endpoint-optimizer:skip=true" in str(answer["detail"])
+    assert result_of(answer)["outcome"] == "refused"
+    assert "tagged endpoint-optimizer:skip=true" in str(result_of(answer)["detail"])
     assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
     assert changes_recorded(aws, stack) == []
 
@@ -104,11 +111,11 @@ def test_apply_refuses_an_endpoint_changed_since_the_scan(
     # GIVEN an approval for an endpoint whose LastModifiedTime moved after the scan (updated, recreated)
     idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
     event = approved_apply_event(aws, stack, idle)
-    event["action"]["finding"]["scan"]["endpoint_last_modified_at"] = "2020-01-01T00:00:00+00:00"
+    event["state"]["action"]["finding"]["scan"]["endpoint_last_modified_at"] = "2020-01-01T00:00:00+00:00"
     # WHEN apply runs THEN it refuses and the endpoint keeps serving
     answer = invoke(aws, stack, "ApplyFunction", event)
-    assert answer["outcome"] == "refused"
-    assert "changed since the scan" in str(answer["detail"])
+    assert result_of(answer)["outcome"] == "refused"
+    assert "changed since the scan" in str(result_of(answer)["detail"])
     assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
 
 
@@ -124,8 +131,8 @@ def test_apply_refuses_to_park_when_the_model_needed_to_restore_is_gone(
     sm.delete_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     # WHEN apply runs THEN it refuses: parking now would leave no way back
     answer = invoke(aws, stack, "ApplyFunction", approved_apply_event(aws, stack, idle))
-    assert answer["outcome"] == "refused"
-    assert "way back is missing" in str(answer["detail"])
+    assert result_of(answer)["outcome"] == "refused"
+    assert "way back is missing" in str(result_of(answer)["detail"])
     assert sm.describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
     assert changes_recorded(aws, stack) == []
 
@@ -137,15 +144,15 @@ def test_apply_refuses_an_approve_mode_action_without_an_approved_record(
     idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
     answer = invoke(aws, stack, "ApplyFunction", load_event("apply.json"))
     # THEN nothing is applied
-    assert answer["outcome"] == "refused"
-    assert "does not exist" in str(answer["detail"])
+    assert result_of(answer)["outcome"] == "refused"
+    assert "does not exist" in str(result_of(answer)["detail"])
     assert aws.client("sagemaker").describe_endpoint(EndpointName=idle)["EndpointStatus"] == "InService"
 
 
 def test_apply_refuses_a_finding_from_another_account(aws: EmulatedAws, stack: Stack, fleet: Fleet) -> None:
     idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
     event = approved_apply_event(aws, stack, idle)
-    event["action"]["finding"]["account_id"] = "444455556666"
+    event["state"]["action"]["finding"]["account_id"] = "444455556666"
     answer = invoke(aws, stack, "ApplyFunction", event)
-    assert answer["outcome"] == "refused"
-    assert "acts only in 123456789012/us-east-1" in str(answer["detail"])
+    assert result_of(answer)["outcome"] == "refused"
+    assert "acts only in 123456789012/us-east-1" in str(result_of(answer)["detail"])

@@ -35,9 +35,13 @@ def deploy(aws: EmulatedAws, slack: SlackReceiver, **parameters: str) -> Stack:
     return deploy_stack(
         aws,
         REPO_ROOT,
-        parameters={"SlackApproverIds": APPROVER, **parameters},
+        # Report mode unless a test says otherwise: these runs benchmark moves, nobody approves them here.
+        parameters={"SlackApproverIds": APPROVER, "Mode": "report", **parameters},
         secrets={"SlackWebhookSecret": slack.webhook_url, "SlackSigningSecret": SIGNING_SECRET},
-        environment={"RecommendFunction": {"RECOMMENDER_POLL_SECONDS": "0"}},
+        environment={
+            "RecommendFunction": {"RECOMMENDER_POLL_SECONDS": "0"},
+            "ApplyFunction": {"APPLY_POLL_SECONDS": "0"},
+        },
     )
 
 

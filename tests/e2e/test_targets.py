@@ -36,6 +36,7 @@ def deploy(aws: EmulatedAws, slack: SlackReceiver, *, member_external_id: str = 
             "MemberExternalId": EXTERNAL_ID,
         },
         secrets={"SlackWebhookSecret": slack.webhook_url, "SlackSigningSecret": SIGNING_SECRET},
+        environment={"ApplyFunction": {"APPLY_POLL_SECONDS": "0"}},
     )
     deploy_member_role(
         aws,

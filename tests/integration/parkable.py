@@ -8,7 +8,8 @@ from typing import Any
 
 from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics, register_scalable_target
 from emulated_aws.server import EmulatedAws
-from endpoint_optimizer.act.park import apply_action, restore
+from endpoint_optimizer.act.apply import start
+from endpoint_optimizer.act.park import ActionRefused, restore
 from endpoint_optimizer.decide.plan import plan_for
 from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.infra.clients import Clients
@@ -142,17 +143,20 @@ def serving_state(aws: EmulatedAws, name: str = NAME) -> dict[str, Any] | None:
 
 def park(clients: Clients, action: ProposedAction, *, now: datetime = NOW) -> ActionResult:
     """The approved park, as the apply function runs it (auto: no approval record needed here)."""
-    return apply_action(
-        clients.sagemaker,
-        clients.autoscaling,
-        clients.cloudwatch,
+    change = start(
+        clients,
         table_of(clients),
         action,
+        steps=None,
         mode="auto",
+        auto_applies=True,
         skip_tag_key="endpoint-optimizer:skip",
-        approved_by="U1",
         now=now,
     )
+    assert change.result is not None  # park is one step: Start carries it out
+    if change.result.outcome == "refused":  # Start answers a refusal; these tests assert it as raised
+        raise ActionRefused(change.result.detail)
+    return change.result
 
 
 def restore_parked(clients: Clients, *, now: datetime = NOW + timedelta(days=3)) -> WayBack:

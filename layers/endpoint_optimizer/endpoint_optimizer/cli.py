@@ -21,6 +21,7 @@ from typing import TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from endpoint_optimizer.act.apply import RollbackFailed, UndoRefused, applied_entry, undo
 from endpoint_optimizer.act.park import RestoreFailed, restore
 from endpoint_optimizer.analysis import analyze_target
 from endpoint_optimizer.confirm.endpoint import (
@@ -36,11 +37,12 @@ from endpoint_optimizer.infra.clients import Clients, pricing_client
 from endpoint_optimizer.infra.price_cache import LocalPriceCache, default_price_cache_path
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.infra.stores import StateTable
-from endpoint_optimizer.models import COMPLETED, Confirmation, Plan
+from endpoint_optimizer.models import COMPLETED, Action, Confirmation, Plan
 from endpoint_optimizer.notify.ledger_text import applied_changes, ledger_table
 from endpoint_optimizer.notify.report import render_report
 from endpoint_optimizer.notify.slack import usd
 from endpoint_optimizer.plan_contract import write_plan
+from endpoint_optimizer.registry import steps_for
 from endpoint_optimizer.scan.region import scan_region
 from endpoint_optimizer.scan.state import LocalScanState, default_state_path
 
@@ -198,6 +200,35 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_undo(args: argparse.Namespace) -> int:
+    """Revert one applied change from its way back (a park: restore it), and record it undone."""
+    opened = _state_table(args)
+    if opened is None:
+        return 2
+    clients, table = opened
+    try:
+        entry = applied_entry(table, args.action_id)
+        if entry.action == Action.PARK:
+            args.endpoint, args.no_wait = entry.endpoint_name, False
+            return cmd_restore(args)
+        steps = steps_for(Action(entry.action))
+        if steps is None:
+            raise UndoRefused(f"{entry.action} cannot be undone by this version (no steps registered)")
+        undone = undo(
+            clients,
+            table,
+            steps,
+            entry,
+            now=datetime.now(UTC),
+            pause=lambda: args.sleep(args.poll_seconds),
+        )
+    except (UndoRefused, RollbackFailed) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"undid {entry.action} of {entry.endpoint_name} ({args.action_id}): {undone.detail}")
+    return 0
+
+
 def cmd_ledger(args: argparse.Namespace) -> int:
     opened = _state_table(args)
     if opened is None:
@@ -329,6 +360,19 @@ def build_parser() -> argparse.ArgumentParser:
     restore_cmd.add_argument("--profile")
     restore_cmd.add_argument("--no-wait", action="store_true", help="do not wait for InService")
     restore_cmd.set_defaults(func=cmd_restore)
+
+    undo_cmd = sub.add_parser(
+        "undo",
+        help="revert an applied change (its ACTION_ID is in `ledger` and the run summary) from its way back",
+    )
+    undo_cmd.add_argument("action_id")
+    undo_cmd.add_argument("--table", help=f"the stack's StateTableName output (or ${TABLE_ENV})")
+    undo_cmd.add_argument("--region")
+    undo_cmd.add_argument("--profile")
+    undo_cmd.add_argument(
+        "--poll-seconds", type=float, default=30.0, help="between two reads while it settles"
+    )
+    undo_cmd.set_defaults(func=cmd_undo)
 
     ledger_cmd = sub.add_parser("ledger", help="the applied actions in the ledger and what they saved so far")
     ledger_cmd.add_argument("--table", help=f"the stack's StateTableName output (or ${TABLE_ENV})")

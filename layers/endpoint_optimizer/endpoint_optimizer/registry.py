@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from endpoint_optimizer.act import blue_green, scale_to_zero, schedule, serverless
 from endpoint_optimizer.act.park import park, recover, restore
+from endpoint_optimizer.act.steps import ChangeSteps
 from endpoint_optimizer.decide.ladder import GUARD_READS
 from endpoint_optimizer.decide.rules import LADDER, Rung
 from endpoint_optimizer.models import Action
@@ -35,6 +37,11 @@ class RegisteredAction:
     verify: Step | None = None
     # What confirming the move with an Inference Recommender job calls (empty: no benchmark confirms it).
     confirm: tuple[str, ...] = ()
+    # The steps of the apply workflow (act/steps.py) for every applied action but park (one step).
+    steps: ChangeSteps | None = None
+    # Reversible in one step and low risk: `auto` mode applies it without asking; every other action
+    # always asks for an approval (docs/decisions.md, issue 10).
+    auto: bool = False
 
     @property
     def name(self) -> str:
@@ -83,12 +90,39 @@ CONFIRMED: dict[Action, tuple[str, ...]] = {
     Action.MIGRATE_SERVERLESS: CONFIRM_PERMISSIONS,
 }
 
+# The steps of each action applied through the apply workflow (act/<action>.py).
+CHANGE_STEPS: dict[Action, ChangeSteps] = {
+    Action.SCALE_TO_ZERO: scale_to_zero.STEPS,
+    Action.MIGRATE_SERVERLESS: serverless.STEPS,
+    Action.SCHEDULE: schedule.STEPS,
+    Action.RIGHTSIZE: blue_green.RIGHTSIZE_STEPS,
+    Action.MIGRATE_GRAVITON: blue_green.GRAVITON_STEPS,
+}
+# Reversible in one step (restore, undo) and low risk: what `auto` mode applies without a person.
+AUTO: frozenset[Action] = frozenset({Action.PARK, Action.SCALE_TO_ZERO, Action.SCHEDULE})
+
 ACTIONS: dict[str, RegisteredAction] = {
     entry.name: RegisteredAction(
-        entry, **STEPS.get(entry.action, {}), confirm=CONFIRMED.get(entry.action, ())
+        entry,
+        **STEPS.get(entry.action, {}),
+        confirm=CONFIRMED.get(entry.action, ()),
+        steps=CHANGE_STEPS.get(entry.action),
+        auto=entry.action in AUTO,
     )
     for entry in LADDER
 }
+
+
+def steps_for(action: Action) -> ChangeSteps | None:
+    """The apply workflow's steps of `action` (None: park, which is one step, or a report-only action)."""
+    entry = ACTIONS.get(action.value)
+    return entry.steps if entry is not None and entry.applied else None
+
+
+def applies_without_approval(action: Action) -> bool:
+    """Whether `auto` mode may apply `action` with no approval (reversible in one step, low risk)."""
+    entry = ACTIONS.get(action.value)
+    return entry is not None and entry.applied and entry.auto
 
 
 def scan_reads() -> frozenset[str]:

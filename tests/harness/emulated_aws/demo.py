@@ -104,7 +104,10 @@ def run_demo(out: TextIO | None = None) -> int:
             },
             secrets={"SlackWebhookSecret": slack.webhook_url, "SlackSigningSecret": SIGNING_SECRET},
             # Inference Recommender jobs age one tick per read in the emulator: poll without waiting.
-            environment={"RecommendFunction": {"RECOMMENDER_POLL_SECONDS": "0"}},
+            environment={
+                "RecommendFunction": {"RECOMMENDER_POLL_SECONDS": "0"},
+                "ApplyFunction": {"APPLY_POLL_SECONDS": "0"},
+            },
         )
         say(f"  deployed template.yaml as stack {stack.stack_name}: {len(stack.function_names)} functions,")
         say(f"  state machine {stack.state_machine_arn.rsplit(':', 1)[-1]}, table {stack.table_name}")

@@ -6,8 +6,10 @@ Shared by `make demo` and the end-to-end tests. Clicks go to the real `slack_int
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,3 +116,34 @@ def run_plans(aws: EmulatedAws, stack: Stack, output: dict[str, Any]) -> list[Pl
 def run_findings(aws: EmulatedAws, stack: Stack, output: dict[str, Any]) -> dict[str, Finding]:
     """Every finding of a run, by endpoint name (names are unique in the tests' fleets)."""
     return {f.endpoint_name: f for plan in run_plans(aws, stack, output) for f in plan.findings}
+
+
+@contextlib.contextmanager
+def rollback_alarm_fires_on_update(endpoint_name: str, reason: str) -> Iterator[list[str]]:
+    """While active, an UpdateEndpoint of `endpoint_name` that names AutoRollbackConfiguration alarms puts
+    the first of them in ALARM as soon as the update is accepted (the endpoint is Updating), as 5XX errors
+    on the new fleet would: the emulator then ends the update InService on the old config, as SageMaker's
+    automatic rollback does (endpoint_updates.py). Yields the alarms it tripped."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.sagemaker.responses import SageMakerResponse
+
+    tripped: list[str] = []
+    response_class: Any = SageMakerResponse
+    original = response_class.__dict__["update_endpoint"]
+
+    def update_endpoint(self: Any) -> Any:
+        answer = original(self)
+        params = json.loads(self.body)
+        if params.get("EndpointName") == endpoint_name:
+            rollback = (params.get("DeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}
+            for alarm in (rollback.get("Alarms") or [])[:1]:
+                backend = cloudwatch_backends[self.current_account][self.region]
+                backend.set_alarm_state(alarm["AlarmName"], reason, None, "ALARM")
+                tripped.append(alarm["AlarmName"])
+        return answer
+
+    response_class.update_endpoint = update_endpoint
+    try:
+        yield tripped
+    finally:
+        response_class.update_endpoint = original

@@ -14,8 +14,12 @@ h. Step Functions Distributed Map: an integer ToleratedFailurePercentage parses;
 i. STS AssumeRole: the role must exist and its trust policy's sts:ExternalId condition must match.
 j. S3 bucket policies: requests count as TLS (aws:SecureTransport), Bool conditions are evaluated.
 o. Step Functions SendTaskFailure: the `cause` reaches the waiting task (moto drops it).
+s. Step Functions `states:startExecution.sync:2` tasks: the request reaches StartExecution in its API's
+   casing (moto passes the ASL's `StateMachineArn` through and botocore rejects it).
 p. SageMaker Inference Recommender (none implemented): emulated in recommender.py / recommender_api.py.
 q. CloudWatch GetMetricData percentiles (pNN) of statistic sets, as AWS allows them; none below zero.
+r. SageMaker UpdateEndpoint (blue/green; alarm rollback; test hooks) and
+   UpdateInferenceComponentRuntimeConfig (none implemented): emulated in endpoint_updates.py.
 
 `apply_patches()` is idempotent. Nothing here is product code.
 """
@@ -100,6 +104,8 @@ def apply_patches() -> None:
         _patch_send_task_failure_cause()
         _patch_inference_recommender()
         _patch_percentiles_of_statistic_sets()
+        importlib.import_module("emulated_aws.endpoint_updates").install(_replace)
+        _patch_start_execution_sync()
         _APPLIED.set()
 
 
@@ -1398,3 +1404,61 @@ def _patch_percentiles_of_statistic_sets() -> None:
     _originals["_statistic"] = _statistic
     # gap: patch c's pNN leaves statistic sets out; _indexed_get_metric_data looks _statistic up per call.
     _replace(module, "_statistic", _statistic_with_percentile_sets)
+
+
+# ---------------------------------------------------------------------------------------------------
+# s. Step Functions `arn:aws:states:::states:startExecution(.sync:2)`: the ASL names the parameters as the
+#    Step Functions integration documents them (StateMachineArn, Name, Input: "Start a new AWS Step
+#    Functions state machine execution", Step Functions developer guide, read 2026-12-01); moto 5.2.5 hands
+#    them to botocore unchanged, whose StartExecution takes stateMachineArn, name, input, so every such task
+#    failed with States.Runtime. Its wait between two DescribeExecution polls (0.5 s) is cut for tests.
+# ---------------------------------------------------------------------------------------------------
+def _patch_start_execution_sync() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    original = StateTaskServiceSfn._normalise_parameters
+
+    def normalise(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original(self, parameters, boto_service_name, service_action_name)
+        if service_action_name is None:
+            for key in [key for key in parameters if key[:1].isupper()]:
+                parameters[key[0].lower() + key[1:]] = parameters.pop(key)
+
+    _replace(StateTaskServiceSfn, "_normalise_parameters", normalise)
+    original_eval = StateTaskServiceSfn._eval_service_task
+
+    def eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        """And the reply back in the integration's casing (ExecutionArn, StartDate), as the .sync:2
+        resolver and the task's output read it."""
+        original_eval(self, env, *args, **kwargs)
+        reply = env.stack[-1]
+        if isinstance(reply, dict):
+            env.stack[-1] = {key[:1].upper() + key[1:]: value for key, value in reply.items()}
+
+    _replace(StateTaskServiceSfn, "_eval_service_task", eval_service_task)
+    original_sync2 = StateTaskServiceSfn._build_sync2_resolver
+
+    def build_sync2_resolver(self: Any, *args: Any, **kwargs: Any) -> Any:
+        """The finished child's DescribeExecution in the integration's casing: `Output` (parsed JSON)."""
+        resolve = original_sync2(self, *args, **kwargs)
+
+        def resolved() -> Any:
+            reply = resolve()
+            if isinstance(reply, dict):
+                return {key[:1].upper() + key[1:]: value for key, value in reply.items()}
+            return reply
+
+        return resolved
+
+    _replace(StateTaskServiceSfn, "_build_sync2_resolver", build_sync2_resolver)
+    _replace(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.02)

@@ -71,6 +71,7 @@ class Stack:
     table_name: str
     topic_arn: str
     state_machine_arn: str
+    apply_state_machine_arn: str
     webhook_secret_arn: str
     signing_secret_arn: str
     artifact_bucket: str
@@ -299,12 +300,27 @@ class _Deployment:
         for logical_id, resource in functions:
             environments[logical_id] = self._create_function(logical_id, resource.get("Properties") or {})
 
-        machines = self._of_type("AWS::Serverless::StateMachine")
-        if len(machines) != 1:
-            raise TemplateError(
-                f"expected one AWS::Serverless::StateMachine, found {[m for m, _ in machines]}"
-            )
-        state_machine_arn = self._create_state_machine(*machines[0])
+        # A machine that starts another (the optimize workflow starts the apply workflow) names it in its
+        # DefinitionSubstitutions: create the one it names first.
+        pending = dict(self._of_type("AWS::Serverless::StateMachine"))
+        while pending:
+            ready = [
+                logical_id
+                for logical_id, resource in pending.items()
+                if not any(
+                    other
+                    in json.dumps((resource.get("Properties") or {}).get("DefinitionSubstitutions") or {})
+                    for other in pending
+                    if other != logical_id
+                )
+            ]
+            if not ready:
+                raise TemplateError(f"state machines name each other: {sorted(pending)}")
+            for logical_id in ready:
+                self._create_state_machine(logical_id, pending.pop(logical_id))
+        state_machine_arn = one_machine = self.physical_ids.get("OptimizeStateMachine", "")
+        if not one_machine:
+            raise TemplateError("the template declares no AWS::Serverless::StateMachine OptimizeStateMachine")
 
         def one(resource_type: str, logical_id: str) -> str:
             if logical_id not in self.physical_ids:
@@ -319,6 +335,7 @@ class _Deployment:
             table_name=one("AWS::DynamoDB::Table", "StateTable"),
             topic_arn=one("AWS::SNS::Topic", "NotificationTopic"),
             state_machine_arn=state_machine_arn,
+            apply_state_machine_arn=self.physical_ids.get("ApplyStateMachine", ""),
             webhook_secret_arn=one("AWS::SecretsManager::Secret", "SlackWebhookSecret"),
             signing_secret_arn=one("AWS::SecretsManager::Secret", "SlackSigningSecret"),
             artifact_bucket=one("AWS::S3::Bucket", "ArtifactBucket"),

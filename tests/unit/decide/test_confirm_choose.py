@@ -10,13 +10,13 @@ import pytest
 
 from endpoint_optimizer.analysis import wants_benchmark
 from endpoint_optimizer.decide.confirm import confirm, confirmation_from, missing_payload_how_to, not_started
+from endpoint_optimizer.decide.confirm.images import NO_KNOWN_ARM64_BUILD, no_arm64_build_reason
 from endpoint_optimizer.decide.confirm.thresholds import (
     LATENCY_MARGIN,
     PRICE_MISMATCH_TOLERANCE,
     SAMPLE_PAYLOAD_TAG,
     THROUGHPUT_HEADROOM,
 )
-from endpoint_optimizer.decide.rules.graviton import NEEDS_ARM64_IMAGE
 from endpoint_optimizer.models import HOURS_PER_MONTH, NOT_STARTED, Action, Finding, Plan
 from endpoint_optimizer.plan_contract import plan_document, plan_schema
 from tests.conftest import NOW
@@ -341,14 +341,15 @@ def test_the_schema_refuses_a_confirmation_option_without_its_measurements() -> 
 
 
 def graviton_move(image: str) -> Finding:
-    """A Graviton move of ml.c5.2xlarge the rung holds for want of an arm64 image."""
+    """A Graviton move of ml.c5.2xlarge held for want of an arm64 image (as a plan written before the rung
+    knew the image's arm64 build would hold it)."""
     moved = finding(
         Action.MIGRATE_GRAVITON,
         target="1 x ml.c6g.2xlarge (from ml.c5.2xlarge)",
         evidence={"target": "ml.c6g.2xlarge"},
         image=image,
     )
-    held = f"{NEEDS_ARM64_IMAGE} (deployed image {image} is not a known arm64 build)"
+    held = no_arm64_build_reason(image)
     return moved.model_copy(update={"blocked_by": [held]})
 
 
@@ -375,7 +376,7 @@ def test_a_graviton_move_of_an_image_without_a_known_arm64_build_is_not_benchmar
     THEN it is not benchmarked (nothing could run it on Graviton), and stays held."""
     moved = graviton_move("123456789012.dkr.ecr.us-east-1.amazonaws.com/ranker:latest")
     assert not wants_benchmark(moved)
-    assert moved.blocked_by and moved.blocked_by[0].startswith(NEEDS_ARM64_IMAGE)
+    assert moved.blocked_by and NO_KNOWN_ARM64_BUILD in moved.blocked_by[0]
 
 
 def test_a_benchmark_that_chooses_nothing_leaves_the_graviton_move_held() -> None:
@@ -385,5 +386,5 @@ def test_a_benchmark_that_chooses_nothing_leaves_the_graviton_move_held() -> Non
     moved = graviton_move(PYTORCH_X86)
     answer = described(measured("ml.c6g.2xlarge", latency_ms=90, max_invocations=3_000, cost_per_hour=0.272))
     confirmed = confirm(moved, confirmation_from(answer, TODAY), prices(ml_c5_2xlarge=0.408))
-    assert confirmed.blocked_by[0].startswith(NEEDS_ARM64_IMAGE)
+    assert NO_KNOWN_ARM64_BUILD in confirmed.blocked_by[0]
     assert len(confirmed.blocked_by) > 1

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from emulated_aws.labelled_fleet import Labelled, generate, labelled_price_book
+from endpoint_optimizer.decide.confirm.images import arm64_image_of
 from endpoint_optimizer.decide.ladder import decide
 from endpoint_optimizer.decide.rules import LADDER, PARK_PERMISSIONS
 from endpoint_optimizer.decide.rules.consolidate import consolidate
@@ -59,7 +60,9 @@ def test_graviton_is_only_proposed_unblocked_for_a_known_arm64_image(
 ) -> None:
     for item, finding in decided:
         if finding.action == Action.MIGRATE_GRAVITON and not finding.blocked_by:
-            assert "graviton" in (item.scanned.endpoint.variants[0].image or "")
+            arm64_image = arm64_image_of(item.scanned.endpoint.variants[0].image)
+            assert arm64_image is not None
+            assert finding.evidence["arm64_image"] == arm64_image
 
 
 def test_labelled_fleet_gets_an_accepted_action_for_at_least_95_percent(
@@ -120,7 +123,8 @@ def test_every_rule_declares_the_permissions_it_needs() -> None:
         # consolidate has no apply step designed (a migration plan per model), so nothing to grant
         assert rung.writes or rung.action == Action.CONSOLIDATE, rung.action
         assert all(":" in permission for permission in (*rung.reads, *rung.writes))
-    assert [rung.action for rung in LADDER if rung.applied] == [Action.PARK]
+    # every rung is applied (issue 10) but consolidate, a migration plan per model
+    assert [rung.action for rung in LADDER if not rung.applied] == [Action.CONSOLIDATE]
     assert next(rung for rung in LADDER if rung.action == Action.PARK).writes == PARK_PERMISSIONS
 
 
@@ -524,12 +528,13 @@ def test_an_x86_endpoint_with_an_arm64_image_gets_an_unblocked_graviton_migratio
     assert (finding.estimated_monthly_savings_usd or 0) > 0
 
 
-def test_the_same_endpoint_with_an_x86_only_image_is_blocked_until_it_has_an_arm64_build() -> None:
-    image = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.5.1-cpu-py311"
+def test_the_same_endpoint_with_a_custom_x86_image_is_blocked_until_it_has_an_arm64_build() -> None:
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ranker:2.5.1"
     finding = decide(steady("ml.c5.xlarge", cpu=200.0, memory=40.0, image=image), PRICES, POLICY, NOW)
     assert finding.action == Action.MIGRATE_GRAVITON
     assert finding.blocked_by == [
-        f"unknown: needs an arm64 image (deployed image {image} is not a known arm64 build)"
+        f"custom image {image} has no known arm64 build: publish an arm64 or multi-architecture build "
+        "of it to unblock the move"
     ]
 
 

@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 
 from endpoint_optimizer.analysis import analyze_target
+from endpoint_optimizer.decide.confirm.images import NO_KNOWN_ARM64_BUILD
 from endpoint_optimizer.decide.plan import choose_actions, decide, hold_back, is_actionable
 from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.models import (
@@ -67,7 +68,7 @@ def test_busy_x86_endpoint_without_a_known_arm64_image_gets_only_blocked_gravito
     finding = decide(scanned(snapshot, "busy-search-ranker"), bundled_price_book(), policy(), NOW)
     assert finding.action in {Action.NONE, Action.MIGRATE_GRAVITON}
     if finding.action == Action.MIGRATE_GRAVITON:
-        assert any("needs an arm64 image" in blocker for blocker in finding.blocked_by)
+        assert any(NO_KNOWN_ARM64_BUILD in blocker for blocker in finding.blocked_by)
 
 
 def test_idle_endpoint_with_skip_tag_is_left_alone_even_when_idle(snapshot: ScanSnapshot) -> None:

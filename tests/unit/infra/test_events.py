@@ -12,7 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 from endpoint_optimizer.act.approvals import parse_interaction
 from endpoint_optimizer.infra.events import (
     AnalyzeRequest,
-    ApplyRequest,
+    ApplyStepRequest,
     ApprovalRequest,
     NotifyRequest,
     ReportRequest,
@@ -32,7 +32,7 @@ from tests.conftest import EVENTS, load_event
         ("notify_report.json", NotifyRequest),
         ("notify_summary.json", NotifyRequest),
         ("request_approval.json", ApprovalRequest),
-        ("apply.json", ApplyRequest),
+        ("apply.json", ApplyStepRequest),
     ],
 )
 def test_sample_event_is_accepted_by_its_function(event_file: str, model: Any) -> None:
@@ -72,6 +72,6 @@ def test_sample_slack_interaction_is_a_signed_block_actions_click() -> None:
 
 def test_malformed_event_is_refused_with_a_clear_error() -> None:
     event = load_event("apply.json")
-    del event["action"]["finding"]["endpoint_name"]
+    del event["state"]["action"]["finding"]["endpoint_name"]
     with pytest.raises(ValueError, match="endpoint_name"):
-        ApplyRequest.model_validate(event)
+        ApplyStepRequest.model_validate(event)

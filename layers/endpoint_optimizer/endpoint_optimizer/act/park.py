@@ -32,11 +32,10 @@ from endpoint_optimizer.act.endpoint_state import (
 from endpoint_optimizer.act.recheck import IDLE_ACTIONS, recheck
 from endpoint_optimizer.act.restore import is_parked, parked_way_back, restore
 from endpoint_optimizer.act.way_back import way_back_problems
-from endpoint_optimizer.infra.stores import ApprovalNotFound, ChangeRecords, StateStore
+from endpoint_optimizer.infra.stores import ChangeRecords
 from endpoint_optimizer.models import (
     Action,
     ActionResult,
-    ApprovalState,
     Finding,
     Intent,
     LedgerEntry,
@@ -54,7 +53,6 @@ __all__ = [
     "IDLE_ACTIONS",
     "ActionRefused",
     "RestoreFailed",
-    "apply_action",
     "capture_way_back",
     "is_parked",
     "missing_autoscaling",
@@ -197,6 +195,7 @@ def _record_parked(
                 detail=f"deleted endpoint; kept config {way_back.config_name}; "
                 f"deregistered {len(way_back.scalable_targets)} scalable target(s)",
                 snapshot_taken_at=way_back.taken_at,
+                action_id=intent.action_id,
             )
         )
     table.resolve_intent(intent, "done", now=now)
@@ -281,62 +280,6 @@ def _skipped(finding: Finding, detail: str) -> ActionResult:
         estimated_monthly_savings_usd=None,
         detail=detail,
     )
-
-
-# ---- the apply step --------------------------------------------------------------------------------
-def apply_action(
-    sagemaker: SageMakerClient,
-    autoscaling: ApplicationAutoScalingClient,
-    cloudwatch: CloudWatchClient,
-    table: StateStore,
-    action: ProposedAction,
-    *,
-    mode: Literal["report", "approve", "auto"],
-    skip_tag_key: str,
-    approved_by: str | None,
-    now: datetime,
-    home: tuple[str, str] | None = None,
-) -> ActionResult:
-    """Carry out one action, after checking it is this function's to carry out and was approved.
-
-    `mode` is the stack's (its settings), never the event's: an event cannot skip the approval."""
-    finding = action.finding
-    if home is not None and (finding.account_id, finding.region) != home:
-        raise ActionRefused(
-            f"{finding.endpoint_name} is in {finding.account_id}/{finding.region}; this stack acts only in "
-            f"{home[0]}/{home[1]}"
-        )
-    if mode == "report":
-        raise ActionRefused(
-            f"{finding.endpoint_name}: this stack is deployed in report mode; nothing is applied"
-        )
-    if mode == "approve":
-        # Never act on the workflow's word alone: the approval record must say approved.
-        if action.approval is None:
-            raise ActionRefused(f"{finding.endpoint_name}: no approval came with this action")
-        try:
-            approval = table.get_approval(action.approval.approval_id)
-        except ApprovalNotFound:
-            raise ActionRefused(
-                f"{finding.endpoint_name}: approval {action.approval.approval_id} does not exist"
-            ) from None
-        if approval.state != ApprovalState.APPROVED or approval.action_id != action.action_id:
-            raise ActionRefused(
-                f"{finding.endpoint_name}: approval {approval.approval_id} is {approval.state.value}, "
-                "not an approval of this action"
-            )
-    if finding.action == Action.PARK:
-        return park(
-            sagemaker,
-            autoscaling,
-            cloudwatch,
-            table,
-            action,
-            skip_tag_key=skip_tag_key,
-            approved_by=approved_by,
-            now=now,
-        )
-    raise ActionRefused(f"action {action.finding.action.value} cannot be applied yet (report only)")
 
 
 def refused(action: ProposedAction, reason: str) -> ActionResult:

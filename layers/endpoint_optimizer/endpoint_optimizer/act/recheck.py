@@ -58,7 +58,11 @@ def recheck(
     )
     if invocations is None:
         raise ActionRefused(f"{name}: traffic since the scan could not be read from CloudWatch; left alone")
-    if finding.action in IDLE_ACTIONS and invocations > 0:
+    # Park and scale to zero of idle inference components rest on "no traffic"; scale to zero of a sporadic
+    # async endpoint rests on traffic being rare (its finding counts its invocations): one more request
+    # since the scan does not change that, and it queues while an instance starts.
+    rests_on_no_traffic = finding.action in IDLE_ACTIONS and not finding.evidence.get("invocations")
+    if rests_on_no_traffic and invocations > 0:
         raise ActionRefused(
             f"{name} in use since the scan: {invocations:,.0f} invocations since "
             f"{facts.metrics_window_end.isoformat()}; left alone"

@@ -77,7 +77,7 @@ def restore(
         problems = way_back_problems(sagemaker, s3, ecr, way_back)
         if problems:
             raise RestoreFailed(f"cannot restore {endpoint_name}: " + "; ".join(problems))
-        _recreate_models_and_config(sagemaker, way_back)
+        recreate_models_and_config(sagemaker, way_back)
         sagemaker.create_endpoint(
             EndpointName=endpoint_name,
             EndpointConfigName=way_back.config_name,
@@ -123,10 +123,10 @@ def _exists(describe: Any, **name: str) -> bool:
     return True
 
 
-def _recreate_models_and_config(sagemaker: SageMakerClient, way_back: WayBack) -> None:
+def recreate_models_and_config(sagemaker: SageMakerClient, way_back: WayBack) -> None:
     for model in way_back.models:
         if not _exists(sagemaker.describe_model, ModelName=model["ModelName"]):
-            sagemaker.create_model(**_request(sagemaker, "CreateModel", model))
+            sagemaker.create_model(**request_body(sagemaker, "CreateModel", model))
     if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=way_back.config_name):
         if not way_back.endpoint_config:
             raise RestoreFailed(
@@ -134,11 +134,11 @@ def _recreate_models_and_config(sagemaker: SageMakerClient, way_back: WayBack) -
                 "configs; recreate the config by hand, then run restore again"
             )
         sagemaker.create_endpoint_config(
-            **_request(sagemaker, "CreateEndpointConfig", way_back.endpoint_config)
+            **request_body(sagemaker, "CreateEndpointConfig", way_back.endpoint_config)
         )
 
 
-def _request(sagemaker: SageMakerClient, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+def request_body(sagemaker: SageMakerClient, operation: str, body: dict[str, Any]) -> dict[str, Any]:
     """The members of a Describe body that `operation` takes back, by the botocore model's input shape
     (so a field AWS adds to both is carried without a hand-kept list)."""
     shape = sagemaker.meta.service_model.operation_model(operation).input_shape

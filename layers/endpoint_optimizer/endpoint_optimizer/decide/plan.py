@@ -8,6 +8,7 @@ plan, Slack, SNS and the ledger.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from endpoint_optimizer.decide.ladder import decide, decide_fleet, unscanned_finding
@@ -163,9 +164,16 @@ def hold_back(plan: Plan, holds: Holds, policy: Policy, now: datetime) -> tuple[
 
 
 def choose_actions(
-    actionable: list[Finding], policy: Policy, *, run_id: str
+    actionable: list[Finding],
+    policy: Policy,
+    *,
+    run_id: str,
+    applies_without_approval: Callable[[Action], bool] = lambda _: False,
 ) -> tuple[list[ProposedAction], list[str]]:
-    """What to act on this run (blast radius: MaxActionsPerRun over all targets) and what is deferred."""
+    """What to act on this run (blast radius: MaxActionsPerRun over all targets) and what is deferred.
+
+    In `auto` mode only the actions `applies_without_approval` (the registry: reversible in one step, low
+    risk) skip the approval card; the others always ask."""
     if policy.mode == "report":
         return [], []
     # Smallest risk first (each rung's risk rank: the easiest to undo), then the largest known saving.
@@ -186,7 +194,7 @@ def choose_actions(
         ProposedAction(
             action_id=_action_id(run_id, finding.endpoint_name),
             finding=finding,
-            mode=policy.mode,
+            mode="auto" if policy.mode == "auto" and applies_without_approval(finding.action) else "approve",
             approval_timeout_seconds=policy.approval_timeout_seconds,
             rejection_cooldown_days=policy.rejection_cooldown_days,
         )

@@ -67,10 +67,20 @@ SERVERLESS_MEMORY_STEP_MB = 1024
 # Serverless endpoints need a CPU container; these families carry accelerators.
 ACCELERATED_FAMILIES = ("ml.g", "ml.p", "ml.inf", "ml.trn", "ml.dl")
 
-# Graviton targets that SageMaker hosting offers (botocore 1.43.127 ProductionVariantInstanceType
-# enum, read 2026-11-30: ml.c7g.*, ml.c6g.*, ml.m6g.*; there is no ml.m7g).
+# Graviton instance types valid for real-time endpoints, by family (botocore 1.43.127 sagemaker
+# ProductionVariantInstanceType enum, read 2026-12-01; /work/shared/facts/actions_and_recommender.md
+# "Graviton"): there is no ml.m7g, ml.r7g, ml.c7gn or ml.t4g.
+_LARGE_TO_16XL = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+_MEDIUM_TO_48XL = ("medium", *_LARGE_TO_16XL, "24xlarge", "48xlarge")
+GRAVITON_REALTIME_SIZES: dict[str, tuple[str, ...]] = {
+    **{family: _LARGE_TO_16XL for family in ("ml.c6g", "ml.c6gd", "ml.c6gn", "ml.m6g", "ml.m6gd")},
+    **{family: _LARGE_TO_16XL for family in ("ml.r6g", "ml.r6gd", "ml.c7g")},
+    "ml.r7gd": ("medium", *_LARGE_TO_16XL),
+    **{family: _MEDIUM_TO_48XL for family in ("ml.c8g", "ml.m8g", "ml.r8g")},
+}
+# The Graviton families the rung moves an x86 family to, by its letter, preferred first; the rung takes
+# the first one whose type is valid (above), in the instance specs and priced in the region, else the
+# first valid one (its price then unknown). Only families with instance specs are listed: ml.c7g and
+# ml.c6g, ml.m6g (data/instance_specs.csv, 2026-12-01). ml.r6g is valid and specified but has no price
+# in any public price point we hold, so memory-optimised endpoints are not moved.
 GRAVITON_TARGET_FAMILY = {"c": ("ml.c7g", "ml.c6g"), "m": ("ml.m6g",)}
-# Images known to be published for arm64: AWS Deep Learning Containers for Graviton
-# (`pytorch-inference-graviton`, `tensorflow-inference-graviton`; aws.github.io/graviton
-# machinelearning/pytorch.html, read 2026-11-30) and images whose name or tag says arm64/aarch64.
-ARM64_IMAGE_MARKERS = ("-graviton", "arm64", "aarch64")

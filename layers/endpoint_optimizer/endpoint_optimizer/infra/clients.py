@@ -109,6 +109,16 @@ class Clients:
         return self._client("application-autoscaling")  # type: ignore[no-any-return]
 
     @property
+    def service_quotas(self) -> Any:
+        """Service Quotas (the serverless endpoint quotas a move to Serverless Inference must fit)."""
+        return self._client("service-quotas")
+
+    @property
+    def sagemaker_runtime(self) -> Any:
+        """The runtime API (a test invocation with the owner's sample payload after a move)."""
+        return self._client("sagemaker-runtime")
+
+    @property
     def tagging(self) -> ResourceGroupsTaggingAPIClient:
         return self._client("resourcegroupstaggingapi")  # type: ignore[no-any-return]
 

@@ -22,6 +22,7 @@ from endpoint_optimizer.models import (
     ScanFailure,
     Target,
 )
+from endpoint_optimizer.models.change import ApplyState
 
 
 class _Request(BaseModel):
@@ -78,30 +79,16 @@ class ApprovalRequest(_Request):
     action: ProposedAction
 
 
-class ApplyRequest(_Request):
-    execution_id: str | None = None
-    action: ProposedAction
+ApplyStepName = Literal[
+    "start", "act", "progress", "verify", "roll_back", "rollback_progress", "record_rollback"
+]
 
 
-class RecoverRequest(_Request):
-    """The Catch of "Apply action": finish or undo what the failed attempt changed."""
+class ApplyStepRequest(_Request):
+    """One step of the apply workflow (statemachines/apply.asl.json): which step, and the workflow's state."""
 
-    execution_id: str | None = None
-    recover: Literal[True]
-    action: ProposedAction
-    error: dict[str, str | None] = Field(default_factory=dict)  # States' {"Error": ..., "Cause": ...}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _error_beside_the_action(cls, data: Any) -> Any:
-        """The Catch's ResultPath ($.error) puts the error inside the action's state: move it out."""
-        if isinstance(data, dict) and isinstance(data.get("action"), dict) and "error" in data["action"]:
-            action = dict(data["action"])
-            return {**data, "action": action, "error": action.pop("error") or {}}
-        return data
-
-
-ApplyOrRecover = ApplyRequest | RecoverRequest
+    step: ApplyStepName
+    state: ApplyState
 
 
 # ----------------------------------------------------------- confirming moves (functions/recommend)

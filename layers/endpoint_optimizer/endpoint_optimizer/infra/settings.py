@@ -108,6 +108,11 @@ class ApplySettings(_Settings):
     skip_tag_key: str = Field(alias="SKIP_TAG_KEY", min_length=1)
     # The stack's mode (template parameter Mode), never the event's: an event cannot skip the approval.
     mode: Literal["report", "approve", "auto"] = Field(alias="MODE")
+    # The apply workflow's Wait between two reads of a changing endpoint (the template allows 10..600; 0 is
+    # accepted so tests and the demo poll without waiting), and how long a change may take to settle
+    # before it is rolled back (blue/green bake and termination waits included).
+    poll_seconds: int = Field(alias="APPLY_POLL_SECONDS", ge=0, le=600)
+    max_wait_minutes: int = Field(alias="APPLY_MAX_WAIT_MINUTES", ge=10, le=480)
 
 
 class TargetsSettings(_Settings):

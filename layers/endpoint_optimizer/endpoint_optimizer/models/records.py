@@ -74,9 +74,18 @@ class Intent(Model):
     snapshot_taken_at: datetime
     started_at: datetime
     state: IntentState = "open"
+    # The change's plan (Change.target) and when its wait ends: a Catch that has lost the workflow's
+    # state rolls the change back from here (absent for park, whose way back is the whole plan).
+    target: dict[str, Any] = Field(default_factory=dict)
+    deadline: datetime | None = None
 
 
-Outcome = Literal["applied", "rejected", "expired", "failed", "skipped", "restored", "refused"]
+# rolled_back: the change was made and then taken back (a failed verify, an alarm, SageMaker's own
+# auto-rollback): serving as before, never counted as savings. undone: an applied change reverted by
+# `endpoint-optimizer undo`; its savings end there.
+Outcome = Literal[
+    "applied", "rejected", "expired", "failed", "skipped", "restored", "refused", "rolled_back", "undone"
+]
 
 
 class LedgerEntry(Model):
@@ -88,8 +97,13 @@ class LedgerEntry(Model):
     monthly_cost_before_usd: float | None = None
     monthly_cost_after_usd: float | None = None
     detail: str = ""
-    # For a park: the snapshot that brings it back (restore uses this one, not the newest).
+    # For a park: the snapshot that brings it back (restore uses this one, not the newest); for every
+    # other change, the way back `endpoint-optimizer undo` returns to.
     snapshot_taken_at: datetime | None = None
+    action_id: str | None = (
+        None  # the approved action this entry records (`endpoint-optimizer undo ACTION_ID`)
+    )
+    target: dict[str, Any] = Field(default_factory=dict)  # the change's plan (Change.target), for undo
 
 
 class ActionResult(Model):

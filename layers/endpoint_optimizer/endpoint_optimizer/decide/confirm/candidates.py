@@ -16,26 +16,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from endpoint_optimizer.decide.confirm.images import container_config_for
+from endpoint_optimizer.decide.confirm.images import NO_KNOWN_ARM64_BUILD, container_config_for
 from endpoint_optimizer.decide.confirm.thresholds import MAX_ENDPOINT_CONFIGURATIONS
-from endpoint_optimizer.decide.rules.graviton import NEEDS_ARM64_IMAGE
 from endpoint_optimizer.decide.rules.serverless import serverless_memory_mb
 from endpoint_optimizer.decide.signals import instance_specs
+from endpoint_optimizer.decide.thresholds import (
+    GRAVITON_REALTIME_SIZES as VALID_GRAVITON_SIZES,
+)
 from endpoint_optimizer.decide.thresholds import SERVERLESS_MAX_MEMORY_MB, SERVERLESS_MEMORY_STEP_MB
 from endpoint_optimizer.models import Action, Finding, VariantFacts
 
 CONFIRMED_ACTIONS = frozenset({Action.RIGHTSIZE, Action.MIGRATE_GRAVITON, Action.MIGRATE_SERVERLESS})
 
-# Graviton instance types valid for real-time endpoints (botocore 1.43.127 sagemaker
-# ProductionVariantInstanceType enum, read 2026-12-01): there is no ml.m7g, ml.r7g, ml.c7gn or ml.t4g.
-_LARGE_TO_16XL = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
-_MEDIUM_TO_48XL = ("medium", *_LARGE_TO_16XL, "24xlarge", "48xlarge")
-GRAVITON_REALTIME_SIZES: dict[str, tuple[str, ...]] = {
-    **{family: _LARGE_TO_16XL for family in ("ml.c6g", "ml.c6gd", "ml.c6gn", "ml.m6g", "ml.m6gd")},
-    **{family: _LARGE_TO_16XL for family in ("ml.r6g", "ml.r6gd", "ml.c7g")},
-    "ml.r7gd": ("medium", *_LARGE_TO_16XL),
-    **{family: _MEDIUM_TO_48XL for family in ("ml.c8g", "ml.m8g", "ml.r8g")},
-}
+# Graviton instance types valid for real-time endpoints: one list, the rung's (decide.thresholds).
+GRAVITON_REALTIME_SIZES: dict[str, tuple[str, ...]] = VALID_GRAVITON_SIZES
+
 # The Graviton families that stand in for an x86 family, by its letter, the rung's own choice first.
 GRAVITON_FAMILIES_BY_LETTER: dict[str, tuple[str, ...]] = {
     "c": ("ml.c7g", "ml.c6g", "ml.c8g"),
@@ -100,7 +95,7 @@ def blockers_a_benchmark_clears(finding: Finding) -> list[str]:
     container = container_config_for(variant.image)
     if container is None or container.arm64_image is None:
         return []
-    return [blocker for blocker in finding.blocked_by if blocker.startswith(NEEDS_ARM64_IMAGE)]
+    return [blocker for blocker in finding.blocked_by if NO_KNOWN_ARM64_BUILD in blocker]
 
 
 def arm64_build_of(finding: Finding) -> str | None:

@@ -70,14 +70,21 @@ KNOWN_REPOSITORIES: dict[str, KnownRepository] = {
 }
 
 # The arm64 build of an x86 image, by (repository, framework version) -> "repository:tag" in the same
-# registry. Only tags read in a source are listed; another version has no known arm64 build here.
-# - PyTorch: `pytorch-inference-graviton` up to 2.4.0, `pytorch-inference-arm64` from 2.5
-#   (available_images.md "SageMaker Framework Graviton Containers" and "Prior SageMaker Framework
-#   ARM64/Graviton Containers", read 2026-12-01; 2.6.0's tag from issue 9's facts).
-# - TensorFlow: `tensorflow-inference-graviton` 2.9.1-2.16.1; the 2.16.1 tag (same page).
-# - XGBoost `1.3-1-arm64`, `1.5-1-arm64`; scikit-learn `1.0-1-arm64-cpu-py3` (SageMaker developer guide,
-#   Graviton instances and built-in algorithms, as quoted in issue 9's facts).
+# registry (AWS publishes both builds in the same account and region). Only tags read in a source are
+# listed; another version has no known arm64 build here, and its Graviton move says so.
+# - PyTorch (aws/deep-learning-containers available_images.md, tables "SageMaker Framework Graviton
+#   Containers" and "Prior SageMaker Framework Graviton Containers", read 2026-12-01): 2.1.0, 2.3.0 and
+#   2.4.0 in `pytorch-inference-graviton` (the x86 `pytorch-inference` has the same versions); 2.2 is
+#   left out: x86 2.2.0, Graviton 2.2.1. From 2.5 `pytorch-inference-arm64` (same page, "ARM64"
+#   tables; 2.6.0's tag also in issue 9's facts).
+# - TensorFlow: `tensorflow-inference-graviton` 2.9.1-2.16.1; only the 2.16.1 SageMaker tag was read
+#   (same page, read 2026-12-01).
+# - SageMaker XGBoost `1.3-1-arm64`, `1.5-1-arm64`; scikit-learn `1.0-1-arm64-cpu-py3` (SageMaker
+#   developer guide, Graviton instances and built-in algorithms, as quoted in issue 9's facts and
+#   /work/shared/facts/actions_and_recommender.md "Graviton", read 2026-12-01).
 ARM64_BUILDS: dict[tuple[str, str], str] = {
+    ("pytorch-inference", "2.1.0"): "pytorch-inference-graviton:2.1.0-cpu-py310-ubuntu20.04-sagemaker",
+    ("pytorch-inference", "2.3.0"): "pytorch-inference-graviton:2.3.0-cpu-py311-ubuntu20.04-sagemaker",
     ("pytorch-inference", "2.4.0"): "pytorch-inference-graviton:2.4.0-cpu-py311-ubuntu22.04-sagemaker",
     ("pytorch-inference", "2.5.1"): "pytorch-inference-arm64:2.5.1-cpu-py311-ubuntu22.04-sagemaker",
     ("pytorch-inference", "2.6.0"): "pytorch-inference-arm64:2.6.0-cpu-py312-ubuntu22.04-sagemaker",
@@ -90,8 +97,16 @@ ARM64_BUILDS: dict[tuple[str, str], str] = {
     ("sagemaker-scikit-learn", "1.0-1"): "sagemaker-scikit-learn:1.0-1-arm64-cpu-py3",
 }
 
+# What a Graviton move of an image without a known arm64 build is blocked by: every such blocker holds
+# this phrase (decide.rules.graviton writes it, decide.confirm.candidates.blockers_a_benchmark_clears
+# finds it).
+NO_KNOWN_ARM64_BUILD = "has no known arm64 build"
+
 _IMAGE = re.compile(r"^(?P<registry>[^/]+)/(?P<repository>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>.+))?$")
 _VERSION = re.compile(r"^(?P<version>[0-9]+\.[0-9]+(?:\.[0-9]+)?(?:-[0-9]+)?)(?:-|$)")
+# An image whose repository name or tag says arm64 is taken at its word: the DLC repositories
+# (`*-graviton`, `*-arm64`), the built-in algorithms' `-arm64` tags, and owners' own `:1.4-arm64`.
+_ARM64_WORD = re.compile(r"(?:^|[-_.])(?:arm64|aarch64|graviton)(?:$|[-_.])")
 
 
 @dataclass(frozen=True)
@@ -133,16 +148,57 @@ def _arm64_build(registry: str, repository: str, tag: str | None, version: str |
     return f"{registry}/{prefix}{build}"
 
 
+def _is_arm64(repository: str, tag: str | None) -> bool:
+    known = KNOWN_REPOSITORIES.get(repository.rsplit("/", 1)[-1])
+    if known is not None and known.arm64:
+        return True
+    return any(_ARM64_WORD.search(word.lower()) for word in (repository.rsplit("/", 1)[-1], tag or ""))
+
+
+def arm64_image_of(image: str | None) -> str | None:
+    """The image a Graviton move of `image` deploys: `image` itself when it already is an arm64 build,
+    the known arm64 build of a known x86 image (`ARM64_BUILDS`: DLC PyTorch and TensorFlow inference CPU
+    images, SageMaker XGBoost and scikit-learn), else None (a custom image: only its manifest can tell).
+    `.../pytorch-inference:2.1.0-cpu-py310` -> `.../pytorch-inference-graviton:2.1.0-cpu-py310-ubuntu20.04-
+    sagemaker` in the same registry; a GPU build -> None (Graviton has no GPU)."""
+    parts = _parts(image) if image else None
+    if image is None or parts is None:
+        return None
+    registry, repository, tag = parts
+    if _is_arm64(repository, tag):
+        return image
+    return _arm64_build(registry, repository, tag, _version(tag))
+
+
+def no_arm64_build_reason(image: str | None) -> str:
+    """Why a Graviton move of `image` is blocked, when `arm64_image_of(image)` is None: what is known of
+    its arm64 builds and what would unblock it. Holds `NO_KNOWN_ARM64_BUILD`."""
+    if not image:
+        return f"the deployed image is not reported, so it {NO_KNOWN_ARM64_BUILD}"
+    parts = _parts(image)
+    repository = parts[1].rsplit("/", 1)[-1] if parts is not None else ""
+    if parts is not None and repository in KNOWN_REPOSITORIES:
+        if "gpu" in (parts[2] or ""):
+            return f"image {image} is a GPU build and {NO_KNOWN_ARM64_BUILD} (Graviton has no GPU)"
+        versions = sorted(version for known, version in ARM64_BUILDS if known == repository)
+        known_for = f"arm64 builds are known for {repository} {', '.join(versions)}" if versions else ""
+        return f"image {image} {NO_KNOWN_ARM64_BUILD}" + (f" ({known_for})" if known_for else "")
+    return (
+        f"custom image {image} {NO_KNOWN_ARM64_BUILD}: publish an arm64 or multi-architecture build "
+        "of it to unblock the move"
+    )
+
+
 def _from_table(image: str) -> ContainerFacts | None:
     parts = _parts(image)
     if parts is None:
         return None
-    registry, repository, tag = parts
+    _, repository, tag = parts
     known = KNOWN_REPOSITORIES.get(repository.rsplit("/", 1)[-1])
     if known is None:
         return None
     version = _version(tag)
-    is_arm64 = known.arm64 or any(marker in (tag or "") for marker in ("arm64", "aarch64"))
+    is_arm64 = _is_arm64(repository, tag)
     return ContainerFacts(
         framework=known.framework,
         framework_version=version,
@@ -150,7 +206,7 @@ def _from_table(image: str) -> ContainerFacts | None:
         task="OTHER",
         content_types=known.content_types,
         is_arm64=is_arm64,
-        arm64_image=image if is_arm64 else _arm64_build(registry, repository, tag, version),
+        arm64_image=arm64_image_of(image),
         source="image table",
     )
 
@@ -167,14 +223,15 @@ def container_config_for(image: str | None, tags: Mapping[str, str] | None = Non
     if found is None and framework not in FRAMEWORKS:
         return None
     tagged = bool(framework or version or domain or task)
+    arm64 = arm64_image_of(image)
     base = found or ContainerFacts(
         framework=framework,
         framework_version=None,
         domain="MACHINE_LEARNING",
         task="OTHER",
         content_types=JSON,
-        is_arm64=False,
-        arm64_image=None,
+        is_arm64=arm64 is not None and arm64 == image,
+        arm64_image=arm64,
         source="tags",
     )
     return ContainerFacts(

@@ -22,17 +22,46 @@ def _smaller_sibling(spec: InstanceSpec) -> InstanceSpec | None:
     return max(candidates, key=lambda other: other.vcpu) if candidates else None
 
 
+# What a blue/green move calls (act/blue_green.py), rightsize and Graviton alike: the way back and the
+# new config (and, for Graviton, model: iam:PassRole of its execution role), the change's own rollback
+# alarms (p99 ModelLatency read for their threshold), UpdateEndpoint, and the variant's autoscaling, which
+# is deregistered for the instance-type change and put back after it.
+BLUE_GREEN_PERMISSIONS: tuple[str, ...] = (
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel",
+    "sagemaker:ListTags",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateModel",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:DeleteModel",
+    "iam:PassRole",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:DeleteAlarms",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:PutScalingPolicy",
+    "application-autoscaling:DescribeScheduledActions",
+    "application-autoscaling:PutScheduledAction",
+)
+
+
 @rung(
     Action.RIGHTSIZE,
     position=5,
     risk_rank=3,
-    writes=(
-        "sagemaker:DescribeEndpoint",
-        "sagemaker:DescribeEndpointConfig",
-        "sagemaker:CreateEndpointConfig",
-        "sagemaker:UpdateEndpoint",
-        "cloudwatch:DescribeAlarms",
-    ),
+    # What act/blue_green.py calls (with the runner's re-check and snapshot): a blue/green UpdateEndpoint
+    # on a new eo-* config guarded by eo-* alarms it deletes after; a count-only change; autoscaling
+    # deregistered around an instance-type change and re-registered; a deleted way-back model or config
+    # recreated on rollback (CreateModel: iam:PassRole of the model's ExecutionRoleArn).
+    writes=BLUE_GREEN_PERMISSIONS,
+    applied=True,
 )
 def rightsize(ctx: Context) -> Proposal | None:
     """Fewer instances, or the next size down, judged on shares of the instance (CPU / vCPUs, GPU / GPUs).

@@ -14,13 +14,31 @@ from endpoint_optimizer.models import Action
     position=2,
     risk_rank=1,
     reads=("application-autoscaling:DescribeScalableTargets",),  # the scaling a minimum of 0 rewrites
+    # Every call of act/scale_to_zero.py's steps (CreateEndpointConfig with Tags needs AddTags; an
+    # inference-component config's ExecutionRoleArn also needs iam:PassRole of that role).
     writes=(
         "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:ListInferenceComponents",
+        "sagemaker:DescribeInferenceComponent",
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:AddTags",
+        "sagemaker:UpdateEndpoint",
+        "sagemaker:UpdateEndpointWeightsAndCapacities",
         "sagemaker:UpdateInferenceComponentRuntimeConfig",
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
+        "application-autoscaling:DescribeScheduledActions",
         "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:DeregisterScalableTarget",
         "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DeleteScalingPolicy",
+        "application-autoscaling:PutScheduledAction",
         "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:DeleteAlarms",
     ),
+    applied=True,
 )
 def scale_to_zero(ctx: Context) -> Proposal | None:
     endpoint = ctx.scanned.endpoint

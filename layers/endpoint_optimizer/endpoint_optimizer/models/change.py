@@ -1,0 +1,59 @@
+"""What the apply workflow (statemachines/apply.asl.json) carries between the steps of one change.
+
+One approved action becomes one execution: Start (authorise, re-check, snapshot, intent) -> Act ->
+Wait / Check progress (a Step Functions Wait loop with a deadline, never a sleeping Lambda) -> Verify
+(and record) ; any failure after Act: Roll back -> Wait / Check rollback -> Record rollback. A `Change`
+is the state of that execution: small JSON, everything else is in the state table (the way back under
+SNAPSHOT#, the intent under INTENT#).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from endpoint_optimizer.models.findings import ProposedAction
+from endpoint_optimizer.models.records import ActionResult
+from endpoint_optimizer.models.scan import Action, Model
+
+ProgressState = Literal["waiting", "stable", "failed"]
+
+
+class Progress(Model):
+    """What one "Check progress" / "Check rollback" call saw: keep waiting, stable, or failed (why)."""
+
+    state: ProgressState
+    detail: str = ""
+
+
+class Change(Model):
+    """One action's change in flight. `target` is the action's own plan (what Act creates and Verify
+    expects: a config name, alarm names, capacities ...), made by its steps at Start from the finding and
+    the way back; `deadline` ends the wait loop (past it, the change is rolled back)."""
+
+    action_id: str
+    action: Action
+    endpoint_name: str
+    snapshot_taken_at: datetime  # the way back (SNAPSHOT#) this change returns to
+    started_at: datetime
+    target: dict[str, Any] = Field(default_factory=dict)
+    wait_seconds: int = Field(default=30, ge=0)
+    deadline: datetime
+    # When Act may run (a move that recreates the endpoint waits for the quietest hour of its traffic):
+    # the workflow's "Wait for the quiet hour" waits until then; None acts at once.
+    act_at: datetime | None = None
+    # Set when Start did the whole change itself (park: DeleteEndpoint is verified within the call).
+    result: ActionResult | None = None
+
+
+class ApplyState(Model):
+    """The apply workflow's state: every step takes it whole and returns it with its own part filled in
+    (the Catch's ResultPath adds `error`). `result` ends the execution (its output to the optimize run)."""
+
+    action: ProposedAction
+    change: Change | None = None
+    progress: Progress | None = None
+    result: ActionResult | None = None
+    error: dict[str, str | None] | None = None  # States' {"Error": ..., "Cause": ...} of a caught failure
