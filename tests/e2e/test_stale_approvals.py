@@ -97,7 +97,7 @@ def test_a_park_that_fails_half_way_is_undone_by_the_workflow_and_the_endpoint_k
     # WHEN the park is approved and fails
     described = approve_and_wait(aws, stack, slack, execution, card.approval_id)
 
-    # THEN the workflow's "Finish or undo the change" reports it failed and rolled back, and the endpoint
+    # THEN the apply workflow's "Roll back" (park's recover) reports it failed and rolled back, and the endpoint
     # serves with its scalable target and policy as before
     (result,) = json.loads(described["output"])["results"]
     assert (result["endpoint_name"], result["outcome"]) == (idle, "failed")
@@ -106,6 +106,11 @@ def test_a_park_that_fails_half_way_is_undone_by_the_workflow_and_the_endpoint_k
     assert scalable_targets(aws) == [f"endpoint/{idle}/variant/AllTraffic"]
     policies = aws.client("application-autoscaling").describe_scaling_policies(ServiceNamespace="sagemaker")
     assert [p["ResourceId"] for p in policies["ScalingPolicies"]] == [f"endpoint/{idle}/variant/AllTraffic"]
-    history = aws.client("stepfunctions").get_execution_history(executionArn=execution)["events"]
+    (applied,) = aws.client("stepfunctions").list_executions(stateMachineArn=stack.apply_state_machine_arn)[
+        "executions"
+    ]
+    history = aws.client("stepfunctions").get_execution_history(executionArn=applied["executionArn"])[
+        "events"
+    ]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
-    assert "Finish or undo the change" in entered
+    assert "Roll back" in entered

@@ -270,6 +270,7 @@ def trial(aws: EmulatedAws, proposed: ProposedAction, before: dict[str, Any], mo
     return verdict(aws, name, before, proposed)
 
 
+@pytest.mark.faults
 def test_no_fault_at_any_call_of_the_change_leaves_the_endpoint_but_as_before_or_at_its_target(
     aws: EmulatedAws, scanned: dict[str, ProposedAction], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -211,6 +211,7 @@ def trial(
     return verdict(aws, before, scanned.action_id)
 
 
+@pytest.mark.faults
 def test_no_fault_at_any_call_leaves_the_schedule_half_made(
     aws: EmulatedAws, scanned: ProposedAction, capsys: pytest.CaptureFixture[str]
 ) -> None:

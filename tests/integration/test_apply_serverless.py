@@ -226,6 +226,7 @@ def fault_points(calls: list[str]) -> list[tuple[Mode, int, str]]:
     ]
 
 
+@pytest.mark.faults
 def test_no_fault_at_any_call_loses_the_endpoint(
     aws: EmulatedAws, scanned: ProposedAction, capsys: pytest.CaptureFixture[str]
 ) -> None:

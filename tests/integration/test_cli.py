@@ -158,7 +158,7 @@ def test_the_cli_and_the_analyze_lambda_make_the_same_plan_of_the_same_snapshot(
 def test_ledger_lists_a_parked_endpoint_with_its_savings_to_date(
     aws: EmulatedAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """GIVEN an idle endpoint parked on the emulated AWS (approved by U1)
+    """GIVEN an idle endpoint parked on the emulated AWS (in auto mode: no approver)
     WHEN `endpoint-optimizer ledger --json` reads the state table
     THEN it lists the park, its cost before -> 0 and a positive saving to date."""
     fresh(aws)
@@ -171,7 +171,8 @@ def test_ledger_lists_a_parked_endpoint_with_its_savings_to_date(
     (row,) = json.loads(capsys.readouterr().out)
     before = scanned.finding.current_monthly_cost_usd
     assert before is not None and before > 0
-    assert (row["endpoint_name"], row["action"], row["approved_by"]) == (NAME, "park", "U1")
+    # parked in auto mode (tests/integration/parkable.py): nobody approved it, and the ledger says so
+    assert (row["endpoint_name"], row["action"], row["approved_by"]) == (NAME, "park", None)
     assert (row["monthly_cost_before_usd"], row["monthly_cost_after_usd"]) == (before, 0.0)
     assert row["applied_at"] == PARKED_AT.isoformat()
     assert row["in_effect_until"] is None

@@ -138,7 +138,7 @@ def rollback_alarm_fires_on_update(endpoint_name: str, reason: str) -> Iterator[
             rollback = (params.get("DeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}
             for alarm in (rollback.get("Alarms") or [])[:1]:
                 backend = cloudwatch_backends[self.current_account][self.region]
-                backend.set_alarm_state(alarm["AlarmName"], reason, None, "ALARM")
+                backend.set_alarm_state(alarm["AlarmName"], reason, "{}", "ALARM")
                 tripped.append(alarm["AlarmName"])
         return answer
 
