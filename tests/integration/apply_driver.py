@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from endpoint_optimizer.act import apply
+from endpoint_optimizer.act.authorise import Mode
 from endpoint_optimizer.act.steps import ChangeSteps
 from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.infra.stores import StateStore
@@ -38,7 +39,7 @@ def drive(
     action: ProposedAction,
     *,
     now: datetime,
-    mode: apply.Mode = "auto",
+    mode: Mode = "auto",
     auto_applies: bool = True,
     faults: Faults | None = None,
     trace: Trace | None = None,

@@ -1450,7 +1450,7 @@ def _patch_start_execution_sync() -> None:
 
     def build_sync2_resolver(self: Any, *args: Any, **kwargs: Any) -> Any:
         """The finished child's DescribeExecution in the integration's casing: `Output` (parsed JSON)."""
-        resolve = original_sync2(self, *args, **kwargs)
+        resolve: Any = original_sync2(self, *args, **kwargs)
 
         def resolved() -> Any:
             reply = resolve()
