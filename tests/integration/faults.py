@@ -10,12 +10,18 @@ from typing import Any, Literal
 import boto3
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.infra.clients import Clients
 
 Mode = Literal["dies", "errors", "lost_reply", "outage"]
 # One session for every client of every trial: botocore loads each service model once.
 SESSION = boto3.Session()
 MODES: tuple[Mode, ...] = ("dies", "errors", "lost_reply", "outage")
+
+
+def clients_for(aws: EmulatedAws) -> Clients:
+    """The clients of one trial, from the one session every trial shares (botocore loads each model once)."""
+    return Clients(SESSION, region=aws.region)
 
 
 class LambdaDied(BaseException):

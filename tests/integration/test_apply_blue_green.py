@@ -22,7 +22,7 @@ from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.models import Action, ProposedAction
 from endpoint_optimizer.scan.region import scan_region
 from tests.integration.apply_driver import drive
-from tests.integration.faults import MODES, SESSION, Faults, Mode
+from tests.integration.faults import MODES, Faults, Mode, clients_for
 from tests.integration.parkable import LOOKBACK_HOURS, NOW, SCANNED_AT, create_state_table, policy, table_of
 
 HOURS = LOOKBACK_HOURS
@@ -117,10 +117,6 @@ def scanned(aws: EmulatedAws) -> dict[str, ProposedAction]:
         )
         for name in ENDPOINTS
     }
-
-
-def clients_for(aws: EmulatedAws) -> Clients:
-    return Clients(SESSION, region=aws.region)
 
 
 def serving_state(aws: EmulatedAws, name: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.models import Action, ActionResult, ProposedAction
 from endpoint_optimizer.scan.region import scan_region
 from tests.integration.apply_driver import drive
-from tests.integration.faults import MODES, SESSION, Faults, LambdaDied, Mode
+from tests.integration.faults import MODES, Faults, LambdaDied, Mode, clients_for
 from tests.integration.parkable import (
     LOOKBACK_HOURS,
     NOW,
@@ -202,10 +202,6 @@ def scanned(aws: EmulatedAws) -> dict[str, ProposedAction]:
 def _no_leftover(aws: EmulatedAws) -> Iterator[None]:
     yield
     aws.reset()
-
-
-def clients_for(aws: EmulatedAws) -> Clients:
-    return Clients(SESSION, region=aws.region)
 
 
 def serving_state(aws: EmulatedAws, name: str) -> dict[str, Any]:

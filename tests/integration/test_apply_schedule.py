@@ -25,7 +25,7 @@ from endpoint_optimizer.models import Action, ProposedAction
 from endpoint_optimizer.scan.region import scan_region
 from tests.conftest import policy
 from tests.integration.apply_driver import drive
-from tests.integration.faults import MODES, SESSION, Faults, LambdaDied, Mode
+from tests.integration.faults import MODES, Faults, LambdaDied, Mode, clients_for
 from tests.integration.parkable import create_state_table, serving_state, table_of
 
 NAME = "support-ticket-router"
@@ -88,10 +88,6 @@ def scanned(aws: EmulatedAws) -> ProposedAction:
 def _no_leftover(aws: EmulatedAws) -> Iterator[None]:
     yield
     aws.reset()
-
-
-def clients_for(aws: EmulatedAws) -> Clients:
-    return Clients(SESSION, region=aws.region)
 
 
 def state(aws: EmulatedAws) -> dict[str, Any] | None:

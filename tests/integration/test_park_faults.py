@@ -16,9 +16,8 @@ import pytest
 
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.act.park import RestoreFailed, recover
-from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.models import ProposedAction
-from tests.integration.faults import MODES, SESSION, Faults, LambdaDied, Mode
+from tests.integration.faults import MODES, Faults, LambdaDied, Mode, clients_for
 from tests.integration.parkable import (
     NOW,
     fresh,
@@ -35,10 +34,6 @@ def scanned(aws: EmulatedAws) -> ProposedAction:
     """One scan for every trial: each trial rebuilds the same endpoint at the same fixed time."""
     fresh(aws)
     return scanned_park_action(aws)
-
-
-def clients_for(aws: EmulatedAws) -> Clients:
-    return Clients(SESSION, region=aws.region)
 
 
 def verdict(aws: EmulatedAws, before: dict[str, Any] | None) -> str:

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from endpoint_optimizer.act.authorise import Mode, authorise
 from endpoint_optimizer.act.capture import capture_way_back
 from endpoint_optimizer.act.endpoint_state import ActionRefused, is_missing
-from endpoint_optimizer.act.park import park
+from endpoint_optimizer.act.park import park, refused
 from endpoint_optimizer.act.park import recover as recover_park
 from endpoint_optimizer.act.recheck import recheck
 from endpoint_optimizer.act.steps import ChangeSteps
@@ -358,17 +358,6 @@ def record_rollback(
 # ---- results ----------------------------------------------------------------------------------------
 def _approver(action: ProposedAction) -> str | None:
     return action.approval.approved_by if action.approval else None
-
-
-def refused(action: ProposedAction, reason: str) -> ActionResult:
-    """A refusal is an answer, not a failure: nothing was touched, and the run says why."""
-    return ActionResult(
-        endpoint_name=action.finding.endpoint_name,
-        action=action.finding.action,
-        outcome="refused",
-        estimated_monthly_savings_usd=None,
-        detail=reason,
-    )
 
 
 def _failed(action: ProposedAction, detail: str) -> ActionResult:
