@@ -19,11 +19,6 @@ from endpoint_optimizer.models import Finding, ProposedAction, WayBack
 from endpoint_optimizer.models.change import Change, Progress
 
 
-class Verdict(Protocol):
-    at_target: bool
-    detail: str
-
-
 class ChangeSteps(Protocol):
     """One applied action's steps. Raise `ActionRefused` (nothing touched) from `refuse` or `plan`."""
 
