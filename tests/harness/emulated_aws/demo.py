@@ -224,10 +224,15 @@ def run_demo(out: TextIO | None = None) -> int:
             for page in aws.client("sagemaker").get_paginator("list_endpoints").paginate()
             for item in page["Endpoints"]
         }
-        parked = [r["endpoint_name"] for r in results if r["outcome"] == "applied"]
+        # Every rung is applied now (issue 10): only a park takes the endpoint out of ListEndpoints.
+        parked = [r["endpoint_name"] for r in results if r["outcome"] == "applied" and r["action"] == "park"]
+        changed = [r for r in results if r["outcome"] == "applied" and r["action"] != "park"]
         assert not set(parked) & live, "a parked endpoint is still listed"
+        assert all(r["endpoint_name"] in live for r in changed), "a changed (not parked) endpoint is gone"
         applied = sum(r["estimated_monthly_savings_usd"] or 0 for r in results if r["outcome"] == "applied")
         step(f"Parked {len(parked)} endpoint(s), gone from ListEndpoints: {', '.join(parked)}")
+        for r in changed:
+            say(f"  {r['action']} applied to {r['endpoint_name']}, still serving: {r['detail']}")
         say(f"  savings applied: {usd(applied)} a month; {len(live)} endpoints still serving")
 
         step("Slack messages received (webhook posts and card updates):")
