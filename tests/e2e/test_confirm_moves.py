@@ -223,6 +223,31 @@ def test_an_endpoint_without_a_sample_payload_stays_unconfirmed_and_says_how_to_
     assert any("Data Capture" in reason for reason in finding.reasons)
 
 
+def test_in_approve_mode_a_move_its_benchmark_did_not_confirm_is_never_sent_for_approval(
+    aws: EmulatedAws, slack: SlackReceiver
+) -> None:
+    """GIVEN Mode=approve, an oversized endpoint with no sample payload (no job can run) and one whose
+    ml.m5.large misses its latency (observed p99 30 ms: the benchmark refutes the move)
+    WHEN the scheduled run goes through "Confirm moves" and "Record confirmations"
+    THEN no approval card is posted and nothing is applied (the run has no action), and the report names
+    both moves with why they wait (unconfirmed, or the measured miss).
+    """
+    from emulated_aws.loop import approval_cards
+
+    stack = deploy(aws, slack, Mode="approve")
+    put_sample_payload(aws)
+    unconfirmed = oversized_endpoint(aws, "no-payload-churn", payload=False)
+    refuted = oversized_endpoint(aws, "latency-bound-ranker", observed_p99_ms=30.0)
+
+    output = run(aws, stack, "confirm-before-asking")
+
+    assert (output["actions"], output["results"]) == ([], [])
+    assert approval_cards(slack) == []
+    report = report_text(aws, stack)
+    assert f"{unconfirmed}" in report and "unconfirmed:" in report
+    assert f"{refuted}" in report and "ml.m5.large: p99" in report
+
+
 def test_a_recent_job_for_the_same_model_and_candidates_is_reused(
     aws: EmulatedAws, slack: SlackReceiver
 ) -> None:

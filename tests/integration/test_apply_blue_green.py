@@ -105,12 +105,9 @@ def scanned(aws: EmulatedAws) -> dict[str, ProposedAction]:
     )
     plan = plan_for(snapshot, bundled_price_book(), policy(), SCANNED_AT)
     found = {f.endpoint_name: f for f in plan.findings}
-    # gap: moto's DescribeEndpoint has no DeployedImages, so the scan does not see the image and the
-    # Graviton rung blocks "the deployed image is not reported"; on AWS it reads PYTORCH_X86 and is not.
-    graviton = found["embed-m5"]
-    found["embed-m5"] = graviton.model_copy(
-        update={"blocked_by": [b for b in graviton.blocked_by if "image is not reported" not in b]}
-    )
+    # The emulated DescribeEndpoint reports DeployedImages, so the Graviton rung sees PYTORCH_X86 and
+    # maps it to its arm64 build; what still blocks it offline is a price, never the image.
+    assert not any("image" in reason for reason in found["embed-m5"].blocked_by), found["embed-m5"].blocked_by
     return {
         name: ProposedAction(
             action_id=f"act-{name}", finding=found[name], mode="auto", approval_timeout_seconds=3600

@@ -294,9 +294,14 @@ def test_an_idle_inference_component_endpoint_scales_to_zero_and_undo_brings_it_
         1.0,
     )
     assert alarm["Dimensions"] == [{"Name": "InferenceComponentName", "Value": COMPONENT}]
-    # WHEN it is undone THEN the endpoint is back as it was, the owner's autoscaling included
+    # AND the change's config is named eo-*, the only configs the apply role may delete
+    assert after["config"].startswith("eo-"), after["config"]
+    # WHEN it is undone THEN the endpoint is back as it was, the owner's autoscaling included, and the
+    # change's config, which nothing uses any more, is deleted
     undo(clients, scanned[IC_ENDPOINT])
     assert serving_state(aws, IC_ENDPOINT) == before
+    configs = aws.client("sagemaker").list_endpoint_configs()["EndpointConfigs"]
+    assert [c["EndpointConfigName"] for c in configs] == [before["config"]]
 
 
 def test_a_sporadic_async_endpoint_scales_to_zero_and_undo_brings_it_back(

@@ -5,6 +5,7 @@ before or at the verified target with its way back; and its refusals touch nothi
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,14 @@ from emulated_aws.fleet import (
 )
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.act import apply
-from endpoint_optimizer.act.serverless import STEPS, config_name_for
+from endpoint_optimizer.act.serverless import (
+    MAX_SAMPLE_OBJECT_BYTES,
+    SAMPLE_PAYLOAD_CONTENT_TYPE_TAG,
+    STEPS,
+    config_name_for,
+    sample_request,
+)
+from endpoint_optimizer.confirm.payload import CONTENT_TYPE_TAG, pack_payload
 from endpoint_optimizer.decide.plan import plan_for
 from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.infra.clients import Clients
@@ -168,6 +176,88 @@ def test_a_tagged_sample_payload_verifies_the_move_by_a_test_invocation(
     # THEN it is verified by invoking the serverless endpoint with it
     assert result.outcome == "applied", result.detail
     assert "test invocation" in result.detail
+
+
+def tag_payload(aws: EmulatedAws, key: str, body: bytes) -> str:
+    """The owner's sample payload put in S3 and tagged on the endpoint (after seed: it resets S3)."""
+    s3, sagemaker = aws.client("s3"), aws.client("sagemaker")
+    s3.create_bucket(Bucket="payloads-123456789012")
+    s3.put_object(Bucket="payloads-123456789012", Key=key, Body=body)
+    uri = f"s3://payloads-123456789012/{key}"
+    sagemaker.add_tags(
+        ResourceArn=sagemaker.describe_endpoint(EndpointName=NAME)["EndpointArn"],
+        Tags=[{"Key": "endpoint-optimizer:sample-payload", "Value": uri}],
+    )
+    return uri
+
+
+def test_a_benchmarked_moves_tar_gz_of_requests_verifies_the_move_with_its_first_request(
+    aws: EmulatedAws, scanned: ProposedAction
+) -> None:
+    # GIVEN the tag names Inference Recommender's .tar.gz of requests (how confirm/payload.py packs it:
+    # one file a request, typed by its extension), the payload the move was benchmarked with
+    seed(aws, metrics=False)
+    requests = [(b"5.1,3.5,1.4,0.2\n", "text/csv"), (b"6.2,2.9,4.3,1.3\n", "text/csv")]
+    tag_payload(aws, "requests.tar.gz", pack_payload(requests))
+    before = state(aws)
+    # WHEN the move runs
+    result = drive(clients_for(aws), table_of(clients_for(aws)), STEPS, scanned, now=NOW)
+    # THEN the serverless endpoint answered a test invocation with the archive's first request, and the
+    # change stays applied
+    assert result.outcome == "applied", result.detail
+    assert "the test invocation with the tagged sample payload answered" in result.detail
+    after = state(aws)
+    assert after is not None and after["config"] == config_name_for(NAME, scanned.action_id)
+    assert after != before
+
+
+def test_a_sample_payload_that_is_no_readable_archive_fails_verify_and_is_rolled_back(
+    aws: EmulatedAws, scanned: ProposedAction
+) -> None:
+    # GIVEN the tag names a .tar.gz that is not one (garbage bytes under an archive's name)
+    seed(aws, metrics=False)
+    uri = tag_payload(aws, "requests.tar.gz", b"\x1f\x8b not an archive at all")
+    before = state(aws)
+    # WHEN the move runs
+    result = drive(clients_for(aws), table_of(clients_for(aws)), STEPS, scanned, now=NOW)
+    # THEN verify fails, saying why, and the move is rolled back: the instance endpoint serves as before
+    assert result.outcome == "rolled_back", result.detail
+    assert f"the sample payload {uri} gives no request to send" in result.detail
+    assert state(aws) == before
+
+
+def test_the_first_request_of_an_archive_is_sent_typed_by_the_tag_else_by_its_extension() -> None:
+    # GIVEN an archive of two JSON Lines requests, as confirm/payload.py packs captured requests
+    archive = pack_payload(
+        [(b'{"a": 1}\n', "application/jsonlines"), (b'{"a": 2}\n', "application/jsonlines")]
+    )
+    # THEN the first request is sent, typed by its extension without the content-type tag
+    assert sample_request("p/requests.tar.gz", archive, "application/gzip", None) == (
+        b'{"a": 1}\n',
+        "application/jsonlines",
+    )
+    # AND by the tag's first type when the owner tagged one (the same tag confirm/payload.py reads)
+    assert SAMPLE_PAYLOAD_CONTENT_TYPE_TAG == CONTENT_TYPE_TAG
+    assert sample_request("p/any-name", archive, None, "application/json, text/csv")[1] == "application/json"
+    # AND an object that is no archive is the body itself, with its own ContentType
+    assert sample_request("p/body.csv", b"1,2,3", "text/csv", "application/json") == (b"1,2,3", "text/csv")
+
+
+def test_an_archive_cut_short_by_the_bounded_read_still_gives_its_first_request() -> None:
+    # GIVEN an archive larger than verify reads, whose first request lies whole at its start
+    first = b'{"features": [1, 2, 3]}'
+    archive = pack_payload(
+        [
+            (first, "application/json"),
+            (random.Random(7).randbytes(MAX_SAMPLE_OBJECT_BYTES), "application/json"),
+        ]
+    )
+    assert len(archive) > MAX_SAMPLE_OBJECT_BYTES
+    # WHEN only the bounded head of it is read, THEN the first request comes out whole
+    assert sample_request("r.tgz", archive[: MAX_SAMPLE_OBJECT_BYTES + 1], None, None) == (
+        first,
+        "application/json",
+    )
 
 
 # ---- (2) a fault at every call ----------------------------------------------------------------------

@@ -414,6 +414,63 @@ def test_the_number_of_describes_an_update_takes_is_settable_and_back_to_default
         endpoint_updates.set_update_describes(0)
 
 
+def test_describe_endpoint_reports_the_image_each_variant_deployed_and_an_update_redeploys_it(
+    aws: EmulatedAws, valid_requests: RequestRecorder
+) -> None:
+    """GIVEN an endpoint on a model whose PrimaryContainer.Image is a tagged ECR image
+    THEN DescribeEndpoint's variant reports DeployedImages [{SpecifiedImage: that image, ResolvedImage:
+    the same repository pinned by a sha256 digest, ResolutionTime}] (botocore's DeployedImage shape), as
+    AWS does and moto does not
+    AND WHEN it is updated to a config on another model THEN it reports the old image while Updating
+    and the new one once InService on the new config."""
+    x86 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1"
+    arm64 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1-arm64"
+    sagemaker = aws.client("sagemaker")
+    for name, image in (("xgb-x86", x86), ("xgb-arm64", arm64)):
+        sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": image})
+    for config, model, instance_type in (
+        ("c-x86", "xgb-x86", "ml.c5.xlarge"),
+        ("c-arm", "xgb-arm64", "ml.c6g.xlarge"),
+    ):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=config,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model,
+                    "InstanceType": instance_type,
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )
+
+    (variant,) = live_endpoint(aws, "embed-ep", "c-x86")["ProductionVariants"]
+
+    (deployed,) = variant["DeployedImages"]
+    assert deployed["SpecifiedImage"] == x86
+    repository, _, digest = deployed["ResolvedImage"].partition("@sha256:")
+    assert repository == x86.rpartition(":")[0] and len(digest) == 64
+    assert deployed["ResolutionTime"] is not None
+
+    sagemaker.update_endpoint(EndpointName="embed-ep", EndpointConfigName="c-arm")
+    answers = describe_until_done(aws, "embed-ep")
+    images = [
+        (a["EndpointStatus"], a["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"])
+        for a in answers
+    ]
+    assert images == [("Updating", x86), ("InService", arm64)]
+
+
+def test_a_variant_without_a_model_of_its_own_reports_no_deployed_image(aws: EmulatedAws) -> None:
+    """GIVEN an endpoint whose variant hosts inference components (no ModelName in the config)
+    THEN its variant reports no DeployedImages (the components' containers report theirs)."""
+    component_endpoint(aws, "llm-ep", "llm-7b")
+
+    (variant,) = aws.client("sagemaker").describe_endpoint(EndpointName="llm-ep")["ProductionVariants"]
+
+    assert "DeployedImages" not in variant
+
+
 def test_remove_patches_undoes_the_endpoint_update_patches(emulated: EmulatedAws) -> None:
     """Every attribute patch r replaces is recorded by moto_patches' _replace, so remove_patches puts
     moto back: no UpdateEndpoint, moto's own DescribeEndpoint, and no settings left behind."""

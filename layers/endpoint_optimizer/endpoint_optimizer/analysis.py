@@ -7,8 +7,10 @@ for the report. MaxActionsPerRun applies across all targets, largest known savin
 
 The moves a benchmark confirms (rightsize, Graviton, serverless; the registry's `confirm`) leave Analyze
 as `to_confirm`, within the run's MaxRecommenderSpendUSD; the workflow benchmarks them ("Confirm moves")
-and `fold_confirmations` writes what the benchmarks said into the plans, their summaries and the report's
-top findings.
+and `fold_confirmations` writes what the benchmarks said into the plans, their summaries, the report's
+top findings and the run's actions. Such a move is never one of Analyze's actions: the action chosen for
+it waits on its `to_confirm` item and joins the actions only once its job COMPLETED with a chosen option,
+so a move that is pending, failed, refuted or never folded (the fold failed) is not sent for approval.
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ from typing import TYPE_CHECKING
 from endpoint_optimizer.confirm.jobs import within_spend_cap
 from endpoint_optimizer.decide.confirm.candidates import blockers_a_benchmark_clears, candidates_for
 from endpoint_optimizer.decide.confirm.job import estimated_job_cost
-from endpoint_optimizer.decide.plan import choose_actions, hold_back, is_actionable, plan_for
+from endpoint_optimizer.decide.plan import (
+    choose_actions,
+    hold_back,
+    is_actionable,
+    largest_saving_first,
+    plan_for,
+)
 from endpoint_optimizer.decide.pricing import PriceBook
+from endpoint_optimizer.decide.rules import risk_rank
 from endpoint_optimizer.infra.artifacts import (
     PLANS_PREFIX,
     SnapshotRef,
@@ -35,6 +44,7 @@ from endpoint_optimizer.infra.artifacts import (
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.infra.targets import Home
 from endpoint_optimizer.models import (
+    COMPLETED,
     TOP_FINDINGS,
     Action,
     ConfirmedMove,
@@ -45,6 +55,7 @@ from endpoint_optimizer.models import (
     MoveToConfirm,
     Plan,
     PlanSummary,
+    ProposedAction,
     ScanFailure,
     ScanSnapshot,
     endpoint_key,
@@ -222,6 +233,11 @@ def analyze_fleet(
     actions, deferred = choose_actions(
         actionable, policy, run_id=run_id, applies_without_approval=applies_without_approval
     )
+    to_confirm = (
+        [] if recommender_spend_usd is None else moves_to_confirm(to_benchmark, prices, recommender_spend_usd)
+    )
+    actions, to_confirm, not_benchmarked = hold_for_confirmation(actions, to_confirm)
+    deferred += not_benchmarked  # their turn comes when a later run benchmarks them
     whole_key = f"{PLANS_PREFIX}{run_folder(run_id)}/{LEFT_FOR_LATER}"
     analysis = FleetAnalysis(
         plans=plans,
@@ -235,9 +251,7 @@ def analyze_fleet(
             waiting_total=len(waiting),
             whole_list=f"s3://{bucket}/{whole_key}",
         ),
-        to_confirm=[]
-        if recommender_spend_usd is None
-        else moves_to_confirm(to_benchmark, prices, recommender_spend_usd),
+        to_confirm=to_confirm,
     )
     # Each move to confirm comes back into the state with its confirmation before it is folded away.
     reserve = CONFIRMATION_RESERVE_BYTES * len(analysis.to_confirm)
@@ -308,6 +322,70 @@ def moves_to_confirm(
     return items
 
 
+def hold_for_confirmation(
+    actions: Sequence[ProposedAction], to_confirm: Sequence[MoveToConfirm]
+) -> tuple[list[ProposedAction], list[MoveToConfirm], list[str]]:
+    """Analyze's actions without the moves a benchmark confirms: each such action waits on its move's
+    `to_confirm` item (`proposal`) until `fold_confirmations` has the job's verdict. Returns the actions
+    asked about now, the moves (with the actions they hold) and the names of the chosen moves no job
+    benchmarks this run (beyond MAX_MOVES_TO_CONFIRM, or no spend allowed): deferred, never asked unconfirmed."""
+    moves = {
+        endpoint_key(m.finding.account_id, m.finding.region, m.finding.endpoint_name) for m in to_confirm
+    }
+    now: list[ProposedAction] = []
+    held: dict[str, ProposedAction] = {}
+    not_benchmarked: list[str] = []
+    for action in actions:
+        finding = action.finding
+        key = endpoint_key(finding.account_id, finding.region, finding.endpoint_name)
+        if not confirmed_by_benchmark(finding.action):
+            now.append(action)
+        elif key in moves:  # the plan keeps the scan facts; the fold takes the finding from there
+            held[key] = action.model_copy(update={"finding": finding.model_copy(update={"scan": None})})
+        else:
+            not_benchmarked.append(finding.endpoint_name)
+    waiting = [
+        move.model_copy(
+            update={
+                "proposal": held.get(
+                    endpoint_key(move.finding.account_id, move.finding.region, move.finding.endpoint_name)
+                )
+            }
+        )
+        for move in to_confirm
+    ]
+    return now, waiting, not_benchmarked
+
+
+def is_confirmed(finding: Finding) -> bool:
+    """A move worth asking about: its Inference Recommender job COMPLETED and chose an option, and nothing
+    (a saving the price book does not see, a blocker) holds it back."""
+    confirmation = finding.confirmation
+    return (
+        is_actionable(finding)
+        and confirmation is not None
+        and confirmation.status == COMPLETED
+        and confirmation.chosen is not None
+    )
+
+
+def confirmed_actions(actions: Sequence[ProposedAction], folded: dict[str, Finding]) -> list[ProposedAction]:
+    """The run's actions once the benchmarks are in: each move (the registry's `confirm`) with its finding
+    as confirmed (`folded`, by endpoint key: target, savings, confidence, the job's numbers) and only when
+    `is_confirmed`; a refuted, pending, failed or never-benchmarked move is dropped (its plan says why).
+    Other actions as they were. Smallest risk first, then the largest saving, as Analyze orders them."""
+    kept: list[ProposedAction] = []
+    for action in actions:
+        if not confirmed_by_benchmark(action.finding.action):
+            kept.append(action)
+            continue
+        original = action.finding
+        finding = folded.get(endpoint_key(original.account_id, original.region, original.endpoint_name))
+        if finding is not None and is_confirmed(finding):
+            kept.append(action.model_copy(update={"finding": finding}))
+    return sorted(kept, key=lambda a: (risk_rank(a.finding.action), *largest_saving_first(a.finding)))
+
+
 def _folded(original: Finding, move: ConfirmedMove) -> Finding:
     """The plan's finding as the benchmark left it (its scan facts kept); a failed step leaves it as it
     was, unconfirmed, with the error."""
@@ -322,8 +400,10 @@ def _folded(original: Finding, move: ConfirmedMove) -> Finding:
 def fold_confirmations(
     s3: S3Client, bucket: str, analysis: FleetAnalysis, confirmations: Sequence[ConfirmedMove], *, run_id: str
 ) -> FleetAnalysis:
-    """Each plan with a confirmed move rewritten in place (same key), its summary recomputed, and the
-    report's top findings replaced by their confirmed versions (re-ranked: a saving may have changed)."""
+    """Each plan with a confirmed move rewritten in place (same key), its summary recomputed, the
+    report's top findings replaced by their confirmed versions (re-ranked: a saving may have changed), and
+    the actions the moves held (`MoveToConfirm.proposal`) added to the run's actions when confirmed
+    (`confirmed_actions`): only then are they sent for approval."""
     by_plan: dict[str, dict[str, ConfirmedMove]] = {}
     for move in confirmations:
         by_plan.setdefault(move.plan_key, {})[move.finding.endpoint_name] = move
@@ -347,10 +427,12 @@ def fold_confirmations(
         _for_the_report(folded.get(endpoint_key(f.account_id, f.region, f.endpoint_name), f))
         for f in analysis.top_findings
     ]
+    held = [move.proposal for move in analysis.to_confirm if move.proposal is not None]
     return analysis.model_copy(
         update={
             "plans": [summaries[s.plan_key] for s in analysis.plans],
             "top_findings": _top(top),
+            "actions": confirmed_actions([*analysis.actions, *held], folded),
             "to_confirm": [],
         }
     )

@@ -3,7 +3,8 @@
 Each patch closes one measured gap between moto 5.2.5 and AWS (see docs: local emulation facts):
 
 a. Lambda: run handler code in this process instead of Docker.
-b. SageMaker: current instance types; duplicate CreateEndpoint refused.
+b. SageMaker: current instance types; duplicate CreateEndpoint refused; DescribeEndpoint's
+   ProductionVariants[].DeployedImages, resolved when the variant is deployed.
 c. CloudWatch GetMetricData: indexed, namespace-exact, 500-query limit, MaxDatapoints/NextToken paging.
 d. Application Auto Scaling: inference-component and provisioned-concurrency scalable dimensions.
 e. Step Functions: a UUID name when StartExecution has none; a notification when an execution ends.
@@ -421,10 +422,51 @@ def _patch_sagemaker() -> None:
             raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
         return original_create_endpoint(self, endpoint_name, endpoint_config_name, tags)
 
+    endpoint_class: Any = sm_models.FakeEndpoint
+    original_process = endpoint_class._process_production_variants
+
+    def process_production_variants(self: Any, production_variants: list[dict[str, Any]]) -> Any:
+        summaries = original_process(self, production_variants)
+        _, _, _, region, account, _ = str(self.arn).split(":", 5)
+        models = sm_models.sagemaker_backends[account][region]._models
+        for summary, variant in zip(summaries, production_variants, strict=True):
+            model = models.get(variant.get("ModelName") or "")
+            images = _deployed_images(model) if model is not None else []
+            if images:
+                summary["DeployedImages"] = images
+        return summaries
+
     # gap: moto validates endpoint-config instance types against a 2019 list (no c6g/c7g/m6g/g5/g6).
     _replace(config_class, "validate_instance_type", validate_instance_type)
     # gap: moto's CreateEndpoint silently overwrites an existing endpoint of the same name.
     _replace(backend_class, "create_endpoint", create_endpoint)
+    # gap: moto's DescribeEndpoint has no ProductionVariants[].DeployedImages. Both CreateEndpoint and the
+    # emulated UpdateEndpoint (endpoint_updates.py) make variant summaries here: resolved at deployment.
+    _replace(endpoint_class, "_process_production_variants", process_production_variants)
+
+
+def _deployed_images(model: Any) -> list[dict[str, Any]]:
+    """DeployedImage{SpecifiedImage, ResolvedImage, ResolutionTime} of each of the model's containers,
+    as AWS reports them (botocore 1.43 sagemaker DeployedImage, read 2026-12-01): the image as the model
+    names it, and `registry/repository@sha256:<digest>` it resolved to when the variant was deployed (a
+    digest derived from the name here: the same image always resolves the same)."""
+    from moto.core.utils import utcnow
+
+    containers = [model.primary_container] if model.primary_container else list(model.containers)
+    resolved_at = utcnow()
+    images = []
+    for container in containers:
+        image = str((container or {}).get("Image") or "")
+        if not image:
+            continue
+        if "@" in image:
+            resolved = image  # pinned by digest already
+        else:
+            repository, _, tag = image.rpartition(":")
+            untagged = repository if repository and "/" not in tag else image  # a port is no tag
+            resolved = f"{untagged}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+        images.append({"SpecifiedImage": image, "ResolvedImage": resolved, "ResolutionTime": resolved_at})
+    return images
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1351,6 +1393,23 @@ def _patch_send_task_failure_cause() -> None:
         return EmptyResult()
 
     _replace(StepFunctionResponse, "send_task_failure", send_task_failure)
+
+    # moto 5.2.5 looks for a task token in every execution, dereferencing `exec_worker.env`, which is None
+    # until the execution's thread starts: a SendTaskFailure (a rejected card) while "Apply action"
+    # starts an apply execution failed with AttributeError (HTTP 500, retried by botocore). Every caller of
+    # `_get_executions` reads `exec_worker.env`; an execution not started yet holds no token, no map run.
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    every_execution = StepFunctionsParserBackend._get_executions
+
+    def started_executions(self: Any, execution_status: Any = None) -> list[Any]:
+        return [
+            execution
+            for execution in every_execution(self, execution_status)
+            if getattr(execution.exec_worker, "env", None) is not None
+        ]
+
+    _replace(StepFunctionsParserBackend, "_get_executions", started_executions)
 
 
 # ---------------------------------------------------------------------------------------------------

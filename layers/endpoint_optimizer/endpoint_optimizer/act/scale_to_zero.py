@@ -17,10 +17,11 @@ asynchronous endpoint"; botocore 1.43 sagemaker / application-autoscaling models
   Average); a step policy fired by an alarm on `HasBacklogWithoutCapacity` (Average, 60 s, 2 of 2, >= 1).
 
 The alarms and policies are the change itself (they stay after `finish`). Everything this module creates
-is named `eo-...` (the apply role may touch only alarm:eo-*). Rollback and undo put back exactly what the
-plan read: each resource's scalable target, policies and scheduled actions (`target["before"]`, which also
-covers inference components, whose autoscaling the way back does not capture), the capacity when no
-scalable target held it, and the way back's endpoint config.
+is named `eo-...` (the apply role may touch only alarm:eo-* and delete only endpoint-config/eo-*). Rollback
+and undo put back exactly what the plan read: each resource's scalable target, policies and scheduled
+actions (`target["before"]`, which also covers inference components, whose autoscaling the way back does
+not capture), the capacity when no scalable target held it, and the way back's endpoint config; once the
+endpoint is InService on that config again, the change's own `eo-` config is deleted.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ BACKLOG_SCALE_OUT_COOLDOWN = 300
 SCALE_FROM_ZERO_COOLDOWN = 60  # seconds ("Scale an endpoint to zero instances", step scaling policy)
 
 _SETTLING = ("Creating", "Updating", "SystemUpdating", "RollingBack")
+# What the apply role may delete: endpoint-config/eo-* only (template.yaml, DeleteOnlyWhatAChangeMade).
+CONFIG_PREFIX = "eo-"
 
 
 # ---- the plan ---------------------------------------------------------------------------------------
@@ -254,7 +257,11 @@ def _plan_components(
             "MinInstanceCount": 0,
             "MaxInstanceCount": ceiling,
         }
-    config_name = f"{way_back.config_name[:40]}-eo-zero-{_digest(action.action_id)}" if managed else None
+    # eo-<config>-zero-<8 hex>: at most 3 + 40 + 6 + 8 = 57 of the 63 characters a config name may have
+    # (botocore 1.43 sagemaker EndpointConfigName), and eo-* so the apply role may delete it after an undo.
+    config_name = (
+        f"{CONFIG_PREFIX}{way_back.config_name[:40]}-zero-{_digest(action.action_id)}" if managed else None
+    )
     return {
         "kind": INFERENCE_COMPONENTS,
         "config_name": config_name,
@@ -523,7 +530,21 @@ def _restore(clients: Clients, change: Change, way_back: WayBack) -> Progress:
         return Progress(state="waiting", detail=f"{name} updating back to config {way_back.config_name}")
     if _restore_capacity(clients, described, target):
         return Progress(state="waiting", detail=f"{name}: capacity being put back")
+    _delete_own_config(clients, target.get("config_name"), way_back)
     return Progress(state="stable", detail=f"{name} back on config {way_back.config_name}")
+
+
+def _delete_own_config(clients: Clients, config_name: str | None, way_back: WayBack) -> None:
+    """The change's own config, once the endpoint is InService on the way back's again: nothing uses it.
+    Only an `eo-` config (a change started before its name had the prefix keeps its config: the apply
+    role may not delete it); gone already is done."""
+    if not config_name or not config_name.startswith(CONFIG_PREFIX) or config_name == way_back.config_name:
+        return
+    try:
+        clients.sagemaker.delete_endpoint_config(EndpointConfigName=config_name)
+    except ClientError as error:
+        if not is_missing(error):
+            raise
 
 
 def _restore_autoscaling(

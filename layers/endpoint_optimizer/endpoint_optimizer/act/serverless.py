@@ -19,12 +19,18 @@ so a retry after a lost reply finds its own work done.
 Sample payload (tag `endpoint-optimizer:sample-payload`): the tag value is either an `s3://bucket/key` URI
 (the object's bytes, sent with the object's ContentType, application/json when it has none) or inline JSON
 (sent as application/json; a tag value holds at most 256 characters). Anything else is refused at Start.
+When the object is a `.tar.gz` (by its key or its gzip magic bytes) it is Inference Recommender's archive
+of requests (confirm/payload.py), the one a benchmarked move was confirmed with: the test invocation sends
+its first request file, with the first type of the tag `endpoint-optimizer:sample-payload-content-type`,
+else the type the file's extension names, else application/json.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import tarfile
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +48,19 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker.type_defs import TagTypeDef
 
 SAMPLE_PAYLOAD_TAG = "endpoint-optimizer:sample-payload"
+# The MIME type(s) of the tagged payload, comma-separated: confirm.payload.CONTENT_TYPE_TAG (act may not
+# import confirm; a test checks the two agree).
+SAMPLE_PAYLOAD_CONTENT_TYPE_TAG = "endpoint-optimizer:sample-payload-content-type"
+# InvokeEndpoint takes a Body of at most 6,291,456 bytes (botocore 1.43 sagemaker-runtime BodyBlob, read
+# 2026-12-01). Verify reads at most that plus 1 MiB of the tagged object: an archive's first request (all
+# it sends) lies within it, compressed, with its tar and gzip headers.
+MAX_INVOKE_BODY_BYTES = 6_291_456
+MAX_SAMPLE_OBJECT_BYTES = MAX_INVOKE_BODY_BYTES + 1024 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+# The request files confirm.payload.pack_payload names by type, read back the other way.
+CONTENT_TYPE_OF_EXTENSION = {"csv": "text/csv", "json": "application/json", "jsonl": "application/jsonlines"}
+DEFAULT_CONTENT_TYPE = "application/json"
 # ServerlessConfig: MemorySizeInMB 1024-6144 in 1024 MB steps, MaxConcurrency 1-200 (botocore 1.43
 # sagemaker ServerlessMemorySizeInMB / ServerlessMaxConcurrency; developer guide serverless-endpoints.html,
 # read 2026-12-01).
@@ -88,6 +107,50 @@ def parse_sample_payload(value: str) -> dict[str, str] | None:
     except ValueError:
         return None
     return {"inline": value}
+
+
+class UnreadablePayload(ValueError):
+    """The tagged sample payload cannot be turned into one request body (the message says why)."""
+
+
+def _first_request(archive: bytes) -> tuple[bytes, str]:
+    """(body, file name) of the first regular file in a .tar.gz of requests. Read as a stream, so an
+    archive cut short by the bounded read still yields a first file that lies whole within it."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r|gz") as requests:
+            for member in requests:
+                if not member.isfile():
+                    continue
+                if member.size > MAX_INVOKE_BODY_BYTES:
+                    raise UnreadablePayload(
+                        f"its first request {member.name} is {member.size} bytes, more than InvokeEndpoint "
+                        f"takes ({MAX_INVOKE_BODY_BYTES})"
+                    )
+                extracted = requests.extractfile(member)
+                if extracted is None:  # pragma: no cover - isfile() members always extract
+                    continue
+                return extracted.read(), member.name
+    except (tarfile.TarError, EOFError, OSError) as error:  # gzip.BadGzipFile is an OSError
+        raise UnreadablePayload(f"it is not a readable .tar.gz of requests ({error})") from error
+    raise UnreadablePayload("the .tar.gz holds no request file")
+
+
+def sample_request(
+    key: str, head: bytes, object_content_type: str | None, content_type_tag: str | None
+) -> tuple[bytes, str]:
+    """(body, content type) of the test invocation from the tagged object's first bytes (`head`, at most
+    MAX_SAMPLE_OBJECT_BYTES + 1 of them). A .tar.gz (by key or magic bytes) is Inference Recommender's
+    archive: its first request file, typed by the content-type tag, its extension, or application/json.
+    Anything else is the body itself, typed by the object's ContentType."""
+    if key.lower().endswith(ARCHIVE_SUFFIXES) or head.startswith(GZIP_MAGIC):
+        body, file_name = _first_request(head)
+        tagged = [t.strip() for t in (content_type_tag or "").split(",") if t.strip()]
+        extension = file_name.rpartition(".")[2].lower() if "." in file_name else ""
+        content_type = tagged[0] if tagged else CONTENT_TYPE_OF_EXTENSION.get(extension, DEFAULT_CONTENT_TYPE)
+        return body, content_type
+    if len(head) > MAX_INVOKE_BODY_BYTES:
+        raise UnreadablePayload(f"it is more than the {MAX_INVOKE_BODY_BYTES} bytes InvokeEndpoint takes")
+    return head, object_content_type or DEFAULT_CONTENT_TYPE
 
 
 def _describe(sagemaker: SageMakerClient, name: str) -> dict[str, Any] | None:
@@ -392,15 +455,23 @@ class ServerlessSteps:
         payload = target.get("sample_payload")
         if not payload:
             return True, f"{size}: InService (verified by status: no {SAMPLE_PAYLOAD_TAG} tag)"
-        ok, detail = self._invoke(clients, change.endpoint_name, payload)
+        ok, detail = self._invoke(
+            clients, change.endpoint_name, payload, way_back.tags.get(SAMPLE_PAYLOAD_CONTENT_TYPE_TAG)
+        )
         return ok, f"{size}: {detail}"
 
-    def _invoke(self, clients: Clients, name: str, payload: dict[str, str]) -> tuple[bool, str]:
+    def _invoke(
+        self, clients: Clients, name: str, payload: dict[str, str], content_type_tag: str | None
+    ) -> tuple[bool, str]:
         """A test invocation with the owner's sample payload: any answer but an error verifies it."""
         if "s3" in payload:
             bucket, key = payload["s3"].removeprefix("s3://").split("/", 1)
             got = clients.s3.get_object(Bucket=bucket, Key=key)
-            body, content_type = got["Body"].read(), got.get("ContentType") or "application/json"
+            head = got["Body"].read(MAX_SAMPLE_OBJECT_BYTES + 1)
+            try:
+                body, content_type = sample_request(key, head, got.get("ContentType"), content_type_tag)
+            except UnreadablePayload as error:
+                return False, f"the sample payload {payload['s3']} gives no request to send: {error}"
         else:
             body, content_type = payload["inline"].encode(), "application/json"
         runtime = clients.sagemaker_runtime

@@ -23,6 +23,7 @@ from endpoint_optimizer.models import Action
         "sagemaker:DescribeInferenceComponent",
         "sagemaker:CreateEndpointConfig",
         "sagemaker:AddTags",
+        "sagemaker:DeleteEndpointConfig",  # its own eo- config, after a rollback or undo
         "sagemaker:UpdateEndpoint",
         "sagemaker:UpdateEndpointWeightsAndCapacities",
         "sagemaker:UpdateInferenceComponentRuntimeConfig",
