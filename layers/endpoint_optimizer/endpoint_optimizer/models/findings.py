@@ -36,6 +36,11 @@ class ScanFacts(Model):
     inference_components: list[str] = Field(default_factory=list)
     metrics_window_start: datetime
     metrics_window_end: datetime
+    # The evidence at a glance on the approval card (optional, additive in schema_version 1): invocations
+    # per hour from `metrics_window_start`, summed over the variants (a missing datapoint counts 0), and
+    # the highest daily average ModelLatency of a variant, in microseconds as CloudWatch publishes it.
+    hourly_invocations: list[int] | None = None
+    model_latency_avg_us: float | None = None
 
 
 class Finding(Model):
@@ -132,6 +137,10 @@ class MoveToConfirm(Model):
     # GB-second): the confirmation cross-checks the job's CostPerHour with the prices the plan used.
     hourly_usd: dict[str, float] = Field(default_factory=dict)
     serverless_usd_per_gb_second: float | None = None
+    # The action Analyze chose for this move this run (None: not chosen, e.g. MaxActionsPerRun), held out of
+    # the run's actions until its benchmark confirms it: only then is anyone asked (analysis.fold_confirmations).
+    # Its finding travels without scan facts; the fold takes the confirmed finding from the plan.
+    proposal: ProposedAction | None = None
 
 
 class ConfirmedMove(Model):

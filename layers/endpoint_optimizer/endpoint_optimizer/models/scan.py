@@ -160,6 +160,9 @@ class ScanSnapshot(Model):
     complete: bool = True
     unscanned: list[UnscannedEndpoint] = Field(default_factory=list)
     api_calls: dict[str, int] = Field(default_factory=dict)
+    # Metric series (MetricStat queries) asked of GetMetricData: what it bills, per metric requested,
+    # whatever the time range (additive; 0 from a snapshot written before the incremental history).
+    metric_series_requested: int = 0
 
 
 ACCOUNT_ID_PATTERN = r"^\d{12}$"

@@ -33,6 +33,7 @@ from endpoint_optimizer.models import (
     VariantMetrics,
 )
 from endpoint_optimizer.scan.calls import CallCounter, Configs, TimeBudget
+from endpoint_optimizer.scan.history import read_with_history
 from endpoint_optimizer.scan.inventory import (
     aware,
     describe_config,
@@ -45,11 +46,12 @@ from endpoint_optimizer.scan.inventory import (
     tags_by_arn,
     variant_resource_id,
 )
-from endpoint_optimizer.scan.metrics import look_back_window, read_metrics
+from endpoint_optimizer.scan.metrics import look_back_window
 from endpoint_optimizer.scan.state import (
     CachedComponent,
     CachedEndpoint,
     ConfigInfo,
+    EndpointHistory,
     ScanMemory,
     ScanStateStore,
 )
@@ -87,6 +89,8 @@ class MetricReads:
     metrics: dict[str, list[VariantMetrics]]
     skipped: set[str]  # their batch would have started past the time budget
     failed: set[str]  # a query of theirs did not complete
+    history: dict[str, EndpointHistory] = field(default_factory=dict)  # the series to remember
+    series_requested: int = 0  # metric series asked of GetMetricData: what it bills
 
     def read(self, name: str) -> bool:
         return name not in self.skipped and name not in self.failed
@@ -235,9 +239,10 @@ class RegionScan:
         self, endpoints: dict[str, Endpoint], *, now: datetime, lookback_days: int
     ) -> MetricReads:
         start, end = look_back_window(now, lookback_days)
-        metrics, skipped, failed = read_metrics(
+        reads = read_with_history(
             self.clients.cloudwatch,
             list(endpoints.values()),
+            self.memory.history,  # empty without a state: every series is read in full
             start=start,
             end=end,
             max_workers=self.max_workers,
@@ -245,11 +250,18 @@ class RegionScan:
             out_of_time=self.budget.spent,
         )
         self._report("metrics", 1, 1)
-        return MetricReads(metrics=metrics, skipped=skipped, failed=failed)
+        return MetricReads(
+            metrics=reads.metrics,
+            skipped=reads.skipped,
+            failed=reads.failed,
+            history=reads.history,
+            series_requested=reads.series_requested,
+        )
 
     # ------------------------------------------------------------------------------ the scan's result
-    def memory_after(self, inventory: Inventory) -> ScanMemory:
-        """What the next scan need not describe again: this scan's endpoints, their configs, components."""
+    def memory_after(self, inventory: Inventory, reads: MetricReads | None = None) -> ScanMemory:
+        """What the next scan need not describe or read again: this scan's endpoints, their configs,
+        components, and the metric history of the endpoints still listed."""
         return ScanMemory(
             endpoints={
                 name: CachedEndpoint(last_modified_at=endpoint.last_modified_at, endpoint=endpoint)
@@ -259,6 +271,7 @@ class RegionScan:
                 {endpoint.config_name for endpoint in inventory.endpoints.values()}
             ),
             components=inventory.components,
+            history=reads.history if reads is not None else {},
         )
 
 
@@ -307,6 +320,7 @@ def assemble_snapshot(
         complete=not any(DEADLINE_REASON in item.reason for item in unscanned),
         unscanned=unscanned,
         api_calls=dict(sorted(scan.count.counts.items())),
+        metric_series_requested=reads.series_requested,
     )
 
 
@@ -335,6 +349,6 @@ def scan_region(
     endpoints = with_region_facts(inventory)
     reads = scan.read_metrics_of(endpoints, now=now, lookback_days=lookback_days)
     if state is not None:
-        state.save(scan.memory_after(inventory))
+        state.save(scan.memory_after(inventory, reads))
     unscanned = [*inventory.unscanned, *reads.unscanned()]
     return assemble_snapshot(scan, endpoints, unscanned, reads, now=now, lookback_days=lookback_days)

@@ -11,10 +11,12 @@ from endpoint_optimizer.infra.stores.scan_cache import (
     CachedEndpoint,
     ConfigInfo,
     DynamoDBScanState,
+    EndpointHistory,
     InMemoryScanState,
     LocalScanState,
     ScanMemory,
     ScanStateStore,
+    SeriesHistory,
     default_state_path,
 )
 
@@ -24,10 +26,12 @@ __all__ = [
     "CachedEndpoint",
     "ConfigInfo",
     "DynamoDBScanState",
+    "EndpointHistory",
     "InMemoryScanState",
     "LocalScanState",
     "ScanMemory",
     "ScanStateStore",
+    "SeriesHistory",
     "default_state_path",
     "snapshot_size",
 ]

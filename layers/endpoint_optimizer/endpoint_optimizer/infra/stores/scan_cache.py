@@ -1,6 +1,6 @@
 """What a scan remembers between runs (`SCANCACHE#<account>#<region>` in the state table, a JSON file
 on a laptop, or memory), so a repeat scan of an unchanged fleet costs only the list, the tag pages and
-the metric batches.
+the metric series it must read again (the rolling history of the others is kept here, item `H#<name>`).
 
 Endpoint configs are immutable once created, so a described config is valid forever. An endpoint's
 description is reused while ListEndpoints reports the same LastModifiedTime. Tags, scalable targets and
@@ -50,10 +50,29 @@ class CachedComponent(BaseModel):
     component: InferenceComponent
 
 
+class SeriesHistory(BaseModel):
+    """One metric series as GetMetricData returned it: (timestamp, value) in time order, and the end of
+    the window of its last read (`read_to`): what lies before it is known, what comes after is not."""
+
+    points: list[tuple[datetime, float]] = Field(default_factory=list)
+    read_to: datetime
+
+
+class EndpointHistory(BaseModel):
+    """The rolling look-back of every series of one endpoint (scan/history.py decides what to re-read).
+    14 days of hourly Invocations are 336 points (~15 KB of JSON a variant): far under DynamoDB's 400 KB
+    item limit, so one item per endpoint."""
+
+    last_modified_at: datetime  # the endpoint's, when the series were read: a change reads them all again
+    status: str | None = None  # the endpoint's too (Failed, Updating... change what it publishes)
+    series: dict[str, SeriesHistory] = Field(default_factory=dict)  # by scan.history.series_key
+
+
 class ScanMemory(BaseModel):
     endpoints: dict[str, CachedEndpoint] = Field(default_factory=dict)
     configs: dict[str, ConfigInfo] = Field(default_factory=dict)
     components: dict[str, CachedComponent] = Field(default_factory=dict)
+    history: dict[str, EndpointHistory] = Field(default_factory=dict)  # metric series by endpoint name
 
 
 class ScanStateStore(Protocol):
@@ -134,6 +153,8 @@ class DynamoDBScanState:
                     memory.configs[name] = ConfigInfo.model_validate_json(body)
                 elif kind == "I":
                     memory.components[name] = CachedComponent.model_validate_json(body)
+                elif kind == "H":
+                    memory.history[name] = EndpointHistory.model_validate_json(body)
                 self._saved[sort_key] = body
             if "LastEvaluatedKey" not in page:
                 return memory
@@ -144,6 +165,7 @@ class DynamoDBScanState:
         wanted.update({f"E#{name}": item.model_dump_json() for name, item in memory.endpoints.items()})
         wanted.update({f"C#{name}": item.model_dump_json() for name, item in memory.configs.items()})
         wanted.update({f"I#{name}": item.model_dump_json() for name, item in memory.components.items()})
+        wanted.update({f"H#{name}": item.model_dump_json() for name, item in memory.history.items()})
         requests: list[dict[str, object]] = [
             {"PutRequest": {"Item": {"pk": {"S": self._pk}, "sk": {"S": key}, "body": {"S": body}}}}
             for key, body in wanted.items()
