@@ -84,14 +84,17 @@ test: lint template unit build ## everything that proves it works (CI runs this)
 bench: $(STAMP) ## benchmarks: scan calls and wall time vs the common approach; decisions vs a labelled fleet
 	PYTHONPATH=tests/harness $(BIN)/python -m emulated_aws.decision_bench
 	PYTHONPATH=tests/harness $(BIN)/python -m emulated_aws.bench
+	PYTHONPATH=tests/harness $(BIN)/python -m emulated_aws.metric_history
 
 .PHONY: mutation
 mutation: $(STAMP) ## mutants of the apply, approval and guard code vs a survivor budget (docs/mutation.md)
 	$(BIN)/python tests/harness/mutation.py $(if $(FILES),--files $(FILES))
 
+ENV ?= dev
+
 .PHONY: deploy
-deploy: build ## sam deploy --guided (needs AWS credentials)
-	$(BIN)/sam deploy --guided
+deploy: build ## sam deploy --config-env $(ENV) (samconfig.toml: dev or prod; needs AWS credentials)
+	$(BIN)/sam deploy --config-env $(ENV)
 
 .PHONY: clean
 clean: ## remove build output and the venv

@@ -10,7 +10,7 @@ from endpoint_optimizer.analysis import analyze_fleet
 from endpoint_optimizer.decide.pricing import PriceBook, live_price_book
 from endpoint_optimizer.infra.clients import Clients, pricing_client
 from endpoint_optimizer.infra.events import AnalyzeRequest
-from endpoint_optimizer.infra.observability import logger, metrics, tracer
+from endpoint_optimizer.infra.observability import logger, metrics, record_analysis, tracer
 from endpoint_optimizer.infra.price_cache import DynamoDBPriceCache
 from endpoint_optimizer.infra.settings import AnalyzeSettings, Policy
 from endpoint_optimizer.infra.stores import StateTable
@@ -50,7 +50,7 @@ def handler(event: AnalyzeRequest, context: LambdaContext) -> dict[str, Any]:
         read_holds=table.holds_for,  # endpoints with an open approval or a recent rejection wait
         recommender_spend_usd=settings.max_recommender_spend_usd,  # the moves benchmarked this run
     )
-    metrics.add_metric(name="ActionsProposed", unit="Count", value=len(analysis.actions))
+    record_analysis(metrics, analysis)  # findings by action, proposed savings, actions proposed
     logger.info(
         "analyzed",
         extra={

@@ -10,18 +10,25 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import TypeAdapter
 
 from endpoint_optimizer.act import apply
 from endpoint_optimizer.infra.clients import Clients
-from endpoint_optimizer.infra.events import ApplyStepRequest
-from endpoint_optimizer.infra.observability import account_id_of, logger, metrics, tracer
+from endpoint_optimizer.infra.events import ApplyStepRequest, UndoStepRequest
+from endpoint_optimizer.infra.observability import (
+    account_id_of,
+    logger,
+    metrics,
+    record_apply_result,
+    record_undo_result,
+    tracer,
+)
 from endpoint_optimizer.infra.settings import ApplySettings
 from endpoint_optimizer.infra.stores import StateTable
-from endpoint_optimizer.models import ProposedAction
-from endpoint_optimizer.models.change import ApplyState, Change
+from endpoint_optimizer.models import Action, ActionResult, LedgerEntry, ProposedAction
+from endpoint_optimizer.models.change import ApplyState, Change, UndoRequest, UndoState
 from endpoint_optimizer.registry import applies_without_approval, steps_for
 
 settings = ApplySettings.from_env()
@@ -120,19 +127,83 @@ def run_step(request: ApplyStepRequest, home: tuple[str, str]) -> ApplyState:
     return state.model_copy(update={"result": result})
 
 
+def run_undo_step(request: UndoStepRequest) -> UndoState:
+    """The undo path (the run summary's Undo button): Start undo -> Check undo -> Record undo. A refusal
+    (already undone, changed since) is the execution's result, not a failure."""
+    state, undo = request.state, request.state.undo
+    now = datetime.now(UTC)
+    action = state.change.action if state.change else Action.NONE
+    try:
+        if request.step == "undo_record" and (
+            recorded := apply.undone_entry(table, undo.endpoint_name, undo.action_id)
+        ):  # a retry of Record undo whose reply was lost: done already
+            return state.model_copy(update={"result": _undone(undo, recorded)})
+        entry = apply.applied_change(table, undo.endpoint_name, undo.action_id)
+        action = Action(entry.action)
+        steps = steps_for(Action(entry.action))
+        if steps is None:
+            raise apply.UndoRefused(
+                f"{entry.action} is brought back by `endpoint-optimizer restore {undo.endpoint_name}`"
+            )
+        if request.step == "undo_start":
+            change = apply.undo_start(
+                clients, table, steps, entry, now=now, wait_seconds=settings.poll_seconds, max_wait=MAX_WAIT
+            )
+            return state.model_copy(update={"change": change})
+        if request.step == "undo_progress" and state.change is not None:
+            seen = apply.undo_progress(clients, table, steps, state.change, now=now)
+            return state.model_copy(update={"progress": seen})
+        if state.change is None:
+            raise ValueError(f"step {request.step} needs the change undo_start made")
+        return state.model_copy(
+            update={"result": _undone(undo, apply.undo_record(clients, table, steps, entry, now=now))}
+        )
+    except apply.UndoRefused as refusal:
+        refused = ActionResult(
+            endpoint_name=undo.endpoint_name,
+            action=action,
+            outcome="refused",
+            detail=str(refusal)[:500],
+            action_id=undo.action_id,
+        )
+        return state.model_copy(update={"result": refused})
+
+
+def _undone(undo: UndoRequest, entry: LedgerEntry) -> ActionResult:
+    return ActionResult(
+        endpoint_name=undo.endpoint_name,
+        action=Action(entry.action),
+        outcome="undone",
+        detail=f"{entry.detail} (asked by {undo.requested_by})"[:500],
+        action_id=undo.action_id,
+    )
+
+
+_requests: TypeAdapter[ApplyStepRequest | UndoStepRequest] = TypeAdapter(ApplyStepRequest | UndoStepRequest)
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=ApplyStepRequest)
-def handler(event: ApplyStepRequest, context: LambdaContext) -> dict[str, Any]:
+def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
+    request = _requests.validate_python(raw)
+    if isinstance(request, UndoStepRequest):
+        undone = run_undo_step(request)
+        if undone.result is not None:
+            record_undo_result(undone.result)  # applies by outcome: undone
+            logger.info(
+                "undo finished",
+                extra={"endpoint": undone.undo.endpoint_name, "outcome": undone.result.outcome},
+            )
+        return undone.model_dump(mode="json")
+    event = request
     # This function acts only in its own account and region (its IAM is scoped to them).
     home = (account_id_of(context.invoked_function_arn), context.invoked_function_arn.split(":")[3])
     state = run_step(event, home)
     if state.result is not None:  # the change's last step: the approval's hold on the endpoint ends here
         release_lock(state.action)
         outcome = state.result.outcome
-        metrics.add_metric(name="ActionsApplied", unit="Count", value=1 if outcome == "applied" else 0)
-        metrics.add_metric(name="ActionsRolledBack", unit="Count", value=1 if outcome == "rolled_back" else 0)
+        record_apply_result(metrics, state.result)  # applies and rollbacks by outcome, realised savings
         logger.info("apply finished", extra={"endpoint": state.result.endpoint_name, "outcome": outcome})
     return state.model_dump(mode="json")

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from endpoint_optimizer.analysis import fold_confirmations
 from endpoint_optimizer.confirm import workflow
+from endpoint_optimizer.infra import metric_names
 from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.infra.events import (
     FoldConfirmations,
@@ -42,7 +43,7 @@ def handler(event: RecommendRequest, context: LambdaContext) -> dict[str, Any]:
             event.confirmations,
             run_id=event.execution_id,
         )
-        metrics.add_metric(name="MovesConfirmed", unit="Count", value=len(event.confirmations))
+        metrics.add_metric(name=metric_names.MOVES_CONFIRMED, unit="Count", value=len(event.confirmations))
         return analysis.model_dump(mode="json")
     if event.step == "poll":
         return workflow.poll(clients.sagemaker, event.job, settings=settings, now=now).model_dump(mode="json")

@@ -7,10 +7,11 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from endpoint_optimizer.infra import metric_names
 from endpoint_optimizer.infra.artifacts import store_snapshot
 from endpoint_optimizer.infra.clients import Clients, clients_for_target, role_session_name, scan_failure
 from endpoint_optimizer.infra.events import ScanRequest
-from endpoint_optimizer.infra.observability import logger, metrics, tracer
+from endpoint_optimizer.infra.observability import MetricSeriesCounter, logger, metrics, record_scan, tracer
 from endpoint_optimizer.infra.settings import ScanSettings
 from endpoint_optimizer.scan.region import scan_region
 from endpoint_optimizer.scan.state import DynamoDBScanState
@@ -30,6 +31,7 @@ def handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
         target_clients = clients_for_target(
             target, clients.sts, session_name=role_session_name(event.execution_id)
         )
+        series = MetricSeriesCounter(target_clients.cloudwatch)
         snapshot = scan_region(
             target_clients,
             account_id=target.account_id,
@@ -44,7 +46,7 @@ def handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
         # AWS refused or failed this target (no member role, wrong external id, region not enabled...):
         # recorded for the report, the other targets are still scanned, and the run ends failed.
         logger.exception("target not scanned", extra={"target": target.label})
-        metrics.add_metric(name="TargetsNotScanned", unit="Count", value=1)
+        metrics.add_metric(name=metric_names.TARGETS_NOT_SCANNED, unit="Count", value=1)
         return scan_failure(target, error).model_dump(mode="json")
     ref = store_snapshot(
         clients.s3,
@@ -53,10 +55,8 @@ def handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
         execution_id=event.execution_id,
         inline_limit_bytes=event.inline_limit_bytes,
     )
-    metrics.add_metric(name="EndpointsScanned", unit="Count", value=len(snapshot.endpoints))
-    metrics.add_metric(name="ScanApiCalls", unit="Count", value=sum(snapshot.api_calls.values()))
-    if not snapshot.complete:
-        metrics.add_metric(name="ScansCutByTimeBudget", unit="Count", value=1)
+    series.close()
+    record_scan(metrics, snapshot, series_read=series.series)
     logger.info(
         "scanned",
         extra={"target": target.label, "endpoints": ref.endpoints, "snapshot_key": ref.snapshot_key},

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from endpoint_optimizer.infra import metric_names
 from endpoint_optimizer.infra.events import TargetsRequest
 from endpoint_optimizer.infra.observability import logger, metrics, tracer
 from endpoint_optimizer.infra.settings import TargetsSettings
@@ -25,6 +26,6 @@ def handler(event: TargetsRequest, context: LambdaContext) -> dict[str, Any]:
         role_name=settings.member_role_name,
         external_id=settings.member_external_id,
     )
-    metrics.add_metric(name="Targets", unit="Count", value=len(run.targets))
+    metrics.add_metric(name=metric_names.TARGETS, unit="Count", value=len(run.targets))
     logger.info("targets", extra={"targets": [target.label for target in run.targets]})
     return run.model_dump(mode="json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ from endpoint_optimizer.cli import main as cli
 from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.infra.artifacts import load_plan, store_snapshot
 from endpoint_optimizer.infra.clients import Clients
+from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.infra.targets import Home
-from endpoint_optimizer.models import Holds, ScanSnapshot
+from endpoint_optimizer.models import Approval, ApprovalState, Holds, ScanSnapshot
 from endpoint_optimizer.plan_contract import plan_document, plan_schema
 from tests.conftest import policy, sample_snapshot
 from tests.integration.parkable import NAME, TABLE, fresh, park, scanned_park_action
@@ -177,3 +178,69 @@ def test_ledger_lists_a_parked_endpoint_with_its_savings_to_date(
     assert row["applied_at"] == PARKED_AT.isoformat()
     assert row["in_effect_until"] is None
     assert row["savings_to_date_usd"] > 0
+
+
+def test_ledger_month_gives_the_realised_savings_of_that_month(
+    aws: EmulatedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN an idle endpoint parked on 30 November at noon, still parked
+    WHEN `endpoint-optimizer ledger --month 2026-11 --json` reads the state table
+    THEN November counts its last 12 hours: the cost before for those hours, 0 after, all of it saved;
+    the table form ends with the month's total."""
+    fresh(aws)
+    scanned = scanned_park_action(aws)
+    assert park(Clients(region=aws.region), scanned).outcome == "applied"
+    before = scanned.finding.current_monthly_cost_usd
+    assert before is not None
+    capsys.readouterr()
+
+    assert cli(["ledger", "--table", TABLE, "--region", aws.region, "--month", "2026-11", "--json"]) == 0
+    november = json.loads(capsys.readouterr().out)
+    assert cli(["ledger", "--table", TABLE, "--region", aws.region, "--month", "2026-11"]) == 0
+    table = capsys.readouterr().out.splitlines()
+
+    twelve_hours = round(before * 12 / 730, 2)
+    assert (november["month"], november["total_saved_usd"]) == ("2026-11", twelve_hours)
+    (change,) = november["changes"]
+    assert (change["endpoint_name"], change["action"], change["days"]) == (NAME, "park", 0.5)
+    assert (change["cost_before_usd"], change["cost_after_usd"]) == (twelve_hours, 0.0)
+    assert table[-1] == f"TOTAL 2026-11: ${twelve_hours:,.2f} saved across 1 change(s)"
+
+
+def test_ledger_refuses_a_month_that_is_not_yyyy_mm(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli(["ledger", "--table", TABLE, "--month", "december"])
+    assert exited.value.code == 2
+    assert "expected a month as YYYY-MM" in capsys.readouterr().err
+
+
+def test_approving_an_expired_approval_from_the_cli_is_refused_and_changes_nothing(
+    aws: EmulatedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN an approval whose time ran out an hour ago (its run no longer waits)
+    WHEN `endpoint-optimizer approvals approve ID` is run
+    THEN it exits 1 saying it expired, Step Functions is not called, the record is unchanged, and
+    `approvals list` does not offer it."""
+    fresh(aws)
+    scanned = scanned_park_action(aws)
+    asked = datetime.now(UTC) - timedelta(hours=2)
+    StateTable(aws.client("dynamodb"), TABLE).put_approval(
+        Approval(
+            approval_id="expired-1",
+            task_token="token-of-a-run-that-stopped-waiting",
+            action_id=scanned.action_id,
+            finding=scanned.finding,
+            state=ApprovalState.PENDING,
+            requested_at=asked,
+            expires_at=asked + timedelta(hours=1),
+        )
+    )
+
+    code = cli(["approvals", "approve", "expired-1", "--table", TABLE, "--region", aws.region])
+
+    assert code == 1
+    assert "error: expired-1: approval expired-1 expired at" in capsys.readouterr().err
+    stored = StateTable(aws.client("dynamodb"), TABLE).get_approval("expired-1")
+    assert (stored.state, stored.decided_by) == (ApprovalState.PENDING, None)
+    assert cli(["approvals", "list", "--table", TABLE, "--region", aws.region]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "no approval is waiting for a decision"

@@ -1,4 +1,5 @@
-"""`endpoint-optimizer`: read-only scans of a real account from a laptop, and restore.
+"""`endpoint-optimizer`: read-only scans of a real account from a laptop; restore, undo, the ledger and
+its realised savings; approvals decided without Slack.
 
 The embedded demo is development tooling: `make demo` in a source checkout (docs/architecture.md).
 
@@ -14,7 +15,8 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import TextIO
 
@@ -22,6 +24,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_optimizer.act.apply import RollbackFailed, UndoRefused, applied_entry, undo
+from endpoint_optimizer.act.approvals import Approver, Verdict, decide
 from endpoint_optimizer.act.park import RestoreFailed, restore
 from endpoint_optimizer.analysis import analyze_target
 from endpoint_optimizer.confirm.endpoint import (
@@ -37,8 +40,15 @@ from endpoint_optimizer.infra.clients import Clients, pricing_client
 from endpoint_optimizer.infra.price_cache import LocalPriceCache, default_price_cache_path
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.infra.stores import StateTable
-from endpoint_optimizer.models import COMPLETED, Action, Confirmation, Plan
-from endpoint_optimizer.notify.ledger_text import applied_changes, ledger_table
+from endpoint_optimizer.models import COMPLETED, Action, ApprovalState, Confirmation, Plan
+from endpoint_optimizer.notify.ledger_text import (
+    applied_changes,
+    ledger_table,
+    month_so_far,
+    month_table,
+    parse_month,
+    realised_savings,
+)
 from endpoint_optimizer.notify.report import render_report
 from endpoint_optimizer.notify.slack import usd
 from endpoint_optimizer.plan_contract import write_plan
@@ -151,7 +161,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
         write_plan(plan, Path(args.output))
         print(f"plan written to {args.output}")
     if args.report:
-        Path(args.report).write_text(render_report(plan, snapshot), encoding="utf-8")
+        # With the stack's table, the report also shows what the applied changes saved this month (the
+        # ledger's month index, as the run summary reads it).
+        realised = month_so_far(StateTable(clients.dynamodb, args.table), now) if args.table else None
+        Path(args.report).write_text(render_report(plan, snapshot, realised=realised), encoding="utf-8")
         print(f"report written to {args.report}")
     return 0
 
@@ -234,12 +247,76 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     if opened is None:
         return 2
     _, table = opened
-    changes = applied_changes(table.all_ledger_entries(), datetime.now(UTC))
+    now = datetime.now(UTC)
+    if args.month is not None:
+        month = realised_savings(table.all_ledger_entries(), args.month, now)
+        print(json.dumps(month.as_json(), indent=2) if args.json else month_table(month))
+        return 0
+    changes = applied_changes(table.all_ledger_entries(), now)
     if args.json:
         print(json.dumps([change.as_json() for change in changes], indent=2))
     else:
         print(ledger_table(changes))
     return 0
+
+
+def cmd_approvals_list(args: argparse.Namespace) -> int:
+    """The approvals still waiting for a decision: id, endpoint, action, savings, when each expires."""
+    opened = _state_table(args)
+    if opened is None:
+        return 2
+    _, table = opened
+    waiting = table.open_approvals(datetime.now(UTC))
+    rows = [("ID", "ENDPOINT", "ACTION", "SAVES/MONTH", "EXPIRES (UTC)")]
+    rows += [
+        (
+            approval.approval_id,
+            approval.finding.endpoint_name,
+            approval.finding.action.value,
+            usd(approval.finding.estimated_monthly_savings_usd),
+            approval.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        )
+        for approval in waiting
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if not waiting:
+        print("no approval is waiting for a decision")
+    return 0
+
+
+def _decide_from_cli(args: argparse.Namespace, verdict: Verdict) -> int:
+    """The same decision as a Slack click (act.approvals.decide), by the caller's IAM identity: whoever
+    may read and write the state table and call SendTaskSuccess/SendTaskFailure may decide. Exit 0 when
+    decided, 1 when refused (unknown, already decided, expired), 2 when the workflow could not be told."""
+    opened = _state_table(args)
+    if opened is None:
+        return 2
+    clients, table = opened
+    caller = clients.sts.get_caller_identity()["Arn"]
+    outcome = decide(
+        table,
+        clients.stepfunctions,
+        args.approval_id,
+        verdict,
+        approver=Approver.iam_caller(caller),
+        reason=getattr(args, "reason", None),
+        now=datetime.now(UTC),
+    )
+    if outcome.status == HTTPStatus.OK:
+        print(outcome.message)
+        return 0
+    print(f"error: {args.approval_id}: {outcome.message}", file=sys.stderr)
+    return 2 if outcome.status == HTTPStatus.SERVICE_UNAVAILABLE else 1
+
+
+def cmd_approvals_approve(args: argparse.Namespace) -> int:
+    return _decide_from_cli(args, ApprovalState.APPROVED)
+
+
+def cmd_approvals_reject(args: argparse.Namespace) -> int:
+    return _decide_from_cli(args, ApprovalState.REJECTED)
 
 
 def _wait_for(clients: Clients, started: Started, args: argparse.Namespace) -> dict[str, object]:
@@ -323,6 +400,13 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     return 3
 
 
+def _month(text: str) -> date:
+    try:
+        return parse_month(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="endpoint-optimizer", description="Find and fix idle or oversized SageMaker endpoints."
@@ -345,6 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="use only the bundled price table (no pricing:GetProducts)",
     )
     scan.add_argument("--report", help="write a self-contained HTML report here (e.g. report.html)")
+    scan.add_argument(
+        "--table",
+        help="the stack's StateTableName output: the --report then shows this month's realised savings "
+        "from its ledger",
+    )
     scan.add_argument(
         "--state",
         help="incremental scan state (default: endpoint-optimizer/ under the user's cache directory); "
@@ -379,7 +468,40 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_cmd.add_argument("--region")
     ledger_cmd.add_argument("--profile")
     ledger_cmd.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    ledger_cmd.add_argument(
+        "--month",
+        type=_month,
+        help="realised savings of one calendar month (UTC), e.g. 2026-12: per applied change, the cost "
+        "before and after over the days it stayed applied, and the total",
+    )
     ledger_cmd.set_defaults(func=cmd_ledger)
+
+    approvals_cmd = sub.add_parser(
+        "approvals", help="decide approvals without Slack: list, approve or reject (authorised by IAM)"
+    )
+    approvals_sub = approvals_cmd.add_subparsers(dest="approvals_command", required=True)
+    for name, help_text, func in (
+        ("list", "the approvals waiting for a decision", cmd_approvals_list),
+        (
+            "approve",
+            "approve one: resumes the waiting workflow, which applies the change",
+            cmd_approvals_approve,
+        ),
+        (
+            "reject",
+            "reject one: nothing is applied and the endpoint is not proposed again for a while",
+            cmd_approvals_reject,
+        ),
+    ):
+        decision = approvals_sub.add_parser(name, help=help_text)
+        if name != "list":
+            decision.add_argument("approval_id", help="the approval's id (`approvals list`)")
+        if name == "reject":
+            decision.add_argument("--reason", help="why, kept with the rejection")
+        decision.add_argument("--table", help=f"the stack's StateTableName output (or ${TABLE_ENV})")
+        decision.add_argument("--region")
+        decision.add_argument("--profile")
+        decision.set_defaults(func=func)
 
     recommend = sub.add_parser(
         "recommend",

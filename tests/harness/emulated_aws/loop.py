@@ -86,8 +86,12 @@ def click(
     signing_secret: str,
     timestamp: int | None = None,
     signature: str | None = None,
+    block_id: str = "approval",
+    message_blocks: list[dict[str, Any]] | None = None,
 ) -> ClickAnswer:
-    """Send a Slack button click to the deployed slack_interactions function; return its HTTP answer."""
+    """Send a Slack button click to the deployed slack_interactions function; return its HTTP answer.
+    `approval_id` is the button's value (an Undo button's: the action id); the response_url Slack gives the
+    click is `slack.response_url(approval_id)`."""
     event = signed_interaction_event(
         signing_secret,
         user_id=user_id,
@@ -96,6 +100,8 @@ def click(
         response_url=slack.response_url(approval_id),
         timestamp=timestamp,
         signature=signature,
+        block_id=block_id,
+        message_blocks=message_blocks,
     )
     answer = aws.client("lambda").invoke(
         FunctionName=stack.function_names["SlackInteractionsFunction"], Payload=json.dumps(event).encode()
@@ -105,6 +111,59 @@ def click(
         raise RuntimeError(f"slack_interactions failed: {payload}")
     body = json.loads(payload.get("body") or "{}")
     return ClickAnswer(status=int(payload["statusCode"]), message=str(body.get("message", "")))
+
+
+@dataclass(frozen=True)
+class UndoButton:
+    """An Undo line of a run summary posted to Slack: its block, the action id it carries, the message."""
+
+    block_id: str
+    action_id: str
+    endpoint_name: str
+    message_blocks: list[dict[str, Any]]
+
+
+def undo_buttons(slack: SlackReceiver) -> list[UndoButton]:
+    """Every Undo button of the summaries posted through the incoming webhook, oldest first."""
+    found = []
+    for message in slack.messages_to("/services/"):
+        body = message["body"]
+        blocks: list[dict[str, Any]] = (body.get("blocks") or []) if isinstance(body, dict) else []
+        for block in blocks:
+            accessory = block.get("accessory") or {}
+            if accessory.get("action_id") == "undo":
+                found.append(
+                    UndoButton(
+                        block_id=block["block_id"],
+                        action_id=accessory["value"],
+                        endpoint_name=block["block_id"].removeprefix("undo:"),
+                        message_blocks=blocks,
+                    )
+                )
+    return found
+
+
+def click_undo(
+    aws: EmulatedAws,
+    stack: Stack,
+    slack: SlackReceiver,
+    button: UndoButton,
+    *,
+    user_id: str,
+    signing_secret: str,
+) -> ClickAnswer:
+    """Click an Undo button of a run summary (its response_url: `slack.response_url(button.action_id)`)."""
+    return click(
+        aws,
+        stack,
+        slack,
+        approval_id=button.action_id,
+        user_id=user_id,
+        action_id="undo",
+        signing_secret=signing_secret,
+        block_id=button.block_id,
+        message_blocks=button.message_blocks,
+    )
 
 
 def run_plans(aws: EmulatedAws, stack: Stack, output: dict[str, Any]) -> list[Plan]:

@@ -143,11 +143,15 @@ def signed_interaction_event(
     team_id: str = "T000",
     channel_id: str = "C000",
     message_ts: str | None = None,
+    block_id: str = "approval",
+    message_blocks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event for a Slack button click on POST /slack/interactions.
 
     The body is what Slack sends (`payload=<urlencoded block_actions JSON>`), base64-encoded by API Gateway;
     x-slack-signature is computed over the raw body with the signing secret unless `signature` forges it.
+    `block_id` and `message_blocks` are the clicked button's block and the message it is on (Slack sends
+    both: an Undo click updates its own line of the run summary).
     """
     timestamp = int(time.time()) if timestamp is None else timestamp
     message_ts = message_ts or f"{timestamp}.000100"
@@ -168,17 +172,22 @@ def signed_interaction_event(
         "enterprise": None,
         "is_enterprise_install": False,
         "channel": {"id": channel_id, "name": "endpoint-optimizer"},
-        "message": {"type": "message", "ts": message_ts, "text": "approval request", "blocks": []},
+        "message": {
+            "type": "message",
+            "ts": message_ts,
+            "text": "approval request",
+            "blocks": message_blocks or [],
+        },
         "state": {"values": {}},
         "response_url": response_url,
         "actions": [
             {
                 "action_id": action_id,
-                "block_id": "approval",
+                "block_id": block_id,
                 "text": {"type": "plain_text", "text": action_id, "emoji": True},
                 "value": value,
                 "type": "button",
-                "action_ts": f"{timestamp}.123456",
+                "action_ts": f"{timestamp}.{uuid.uuid4().int % 10**6:06d}",  # Slack's: unique per click
             }
         ],
     }

@@ -47,6 +47,9 @@ _NOT_EMULATED = {
     "AWS::Serverless::HttpApi": "tests hand API Gateway events straight to the function",
     "AWS::Logs::LogGroup": "logs stay in the test process; names and ARNs resolve for the resources that use them",
     "AWS::SNS::Subscription": "no email is delivered; read published messages from the topic",
+    "AWS::CloudWatch::Dashboard": "metrics stay EMF lines on the functions' stdout; nothing draws them",
+    "AWS::CloudWatch::Alarm": "no alarm evaluates the EMF metrics or the workflow's execution metrics",
+    "AWS::KMS::Key": "the topic is created unencrypted; the key's ARN resolves for the policies naming it",
 }
 
 _NOT_EMULATED_EVENTS = {
@@ -288,6 +291,13 @@ class _Deployment:
             self.physical_ids[logical_id] = name
             self.attributes[(logical_id, "Arn")] = (
                 f"arn:aws:logs:{self.aws.region}:{self.aws.account_id}:log-group:{name}:*"
+            )
+        for logical_id, _resource in self._of_type("AWS::KMS::Key"):
+            # not created, but its Arn is referenced (the notify function's kms grant); Ref is its key id
+            key_id = hashlib.sha256(f"{self.stack_name}/{logical_id}".encode()).hexdigest()[:32]
+            self.physical_ids[logical_id] = key_id
+            self.attributes[(logical_id, "Arn")] = (
+                f"arn:aws:kms:{self.aws.region}:{self.aws.account_id}:key/{key_id}"
             )
         for logical_id, _resource in self._of_type("AWS::Serverless::HttpApi"):
             self.physical_ids[logical_id] = hashlib.sha256(logical_id.encode()).hexdigest()[:10]

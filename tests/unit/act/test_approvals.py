@@ -23,7 +23,7 @@ from endpoint_optimizer.act.approvals import (
     update_card,
 )
 from endpoint_optimizer.infra.stores import LOCK_APPLY_MARGIN, ApprovalRecords, InMemoryStateTable
-from endpoint_optimizer.models import Approval, ApprovalLock, ApprovalState, ProposedAction
+from endpoint_optimizer.models import Action, Approval, ApprovalLock, ApprovalState, ProposedAction
 from endpoint_optimizer.notify.slack import SlackPostFailed, usd
 from tests.conftest import load_event
 from tests.unit.fake_slack import RecordingSlack
@@ -247,6 +247,23 @@ def test_the_card_is_posted_after_its_approval_is_stored_and_its_buttons_name_on
     assert slack.seen_at_post == [ApprovalState.PENDING]
     assert "secret-token" not in str(card.blocks)
     assert table.get_approval(approval.approval_id).task_token == "secret-token"
+
+
+def test_the_card_names_who_may_approve_and_the_undo_of_this_very_action(
+    table: ApprovalRecords, slack: RecordingSlack
+) -> None:
+    # GIVEN the stack's approvers WHEN the approval of a scale to zero is requested
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    sample = proposed("run-1")
+    action = sample.model_copy(
+        update={"finding": sample.finding.model_copy(update={"action": Action.SCALE_TO_ZERO})}
+    )
+    request_approval(table, sfn, slack, action, task_token="t", now=NOW, approvers=["U0ALICE", "U0BOB"])
+    # THEN its card says who may approve, and its way back names this very action
+    (card,) = slack.posts
+    text = str(card.blocks)
+    assert "<@U0ALICE>, <@U0BOB>" in text
+    assert "`endpoint-optimizer undo action-run-1`" in text
 
 
 def test_rejecting_in_slack_starts_the_cooldown_and_ends_the_approvals_hold(

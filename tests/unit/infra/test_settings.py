@@ -8,6 +8,7 @@ from endpoint_optimizer.infra.settings import (
     ConfigurationError,
     Policy,
     RecommendSettings,
+    RequestApprovalSettings,
     SlackInteractionsSettings,
 )
 
@@ -32,9 +33,17 @@ def test_malformed_mode_is_refused_with_the_variable_name() -> None:
 
 def test_approver_ids_are_a_comma_separated_list() -> None:
     settings = SlackInteractionsSettings.from_env(
-        {"TABLE_NAME": "t", "SLACK_SIGNING_SECRET_ARN": "arn:x", "SLACK_APPROVER_IDS": " U1, U2 ,,"}
+        {
+            "TABLE_NAME": "t",
+            "SLACK_SIGNING_SECRET_ARN": "arn:x",
+            "SLACK_APPROVER_IDS": " U1, U2 ,,",
+            "STACK_NAME": "eo",
+        }
     )
-    assert settings.slack_approver_ids == ["U1", "U2"]
+    card = RequestApprovalSettings.from_env(
+        {"TABLE_NAME": "t", "SLACK_WEBHOOK_SECRET_ARN": "arn:y", "SLACK_APPROVER_IDS": "U1,U2"}
+    )
+    assert settings.slack_approver_ids == card.slack_approver_ids == ["U1", "U2"]
 
 
 RECOMMEND_ENV = {

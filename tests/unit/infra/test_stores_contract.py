@@ -274,6 +274,18 @@ def test_holds_are_the_newest_rejection_and_the_lock_of_the_asked_endpoints_only
     assert store.holds_for([]).locks == {}
 
 
+def test_the_last_rejection_of_an_endpoint_is_its_newest_with_its_reason(store: StateStore) -> None:
+    """GIVEN two rejections of an endpoint, the later with a reason WHEN its next card asks for the last one
+    THEN it is the later, reason included; an endpoint never rejected has none."""
+    where = finding()
+    assert store.last_rejection(where.account_id, where.region, ENDPOINT) is None
+    store.put_rejection(rejection("a1", NOW))
+    later = rejection("a2", NOW + timedelta(days=1)).model_copy(update={"reason": "quarter close"})
+    store.put_rejection(later)
+    assert store.last_rejection(where.account_id, where.region, ENDPOINT) == later
+    assert store.last_rejection(where.account_id, where.region, "other-endpoint") is None
+
+
 # ---- snapshots, intents, ledger ------------------------------------------------------------------------
 def test_snapshots_are_found_by_time_and_the_latest_is_the_newest(store: StateStore) -> None:
     assert store.latest_way_back(ENDPOINT) is None

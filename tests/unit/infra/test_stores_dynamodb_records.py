@@ -162,18 +162,32 @@ def test_an_intent_is_read_consistently_by_its_action_id(stub: Stubber) -> None:
 
 
 # ---- ledger ------------------------------------------------------------------------------------------
-def test_a_ledger_entry_is_kept_a_year(stub: Stubber) -> None:
+def test_a_ledger_entry_and_its_month_index_are_written_together_and_kept_a_year(stub: Stubber) -> None:
+    """GIVEN a ledger entry WHEN recorded THEN one transaction writes it under its endpoint and under the
+    month it was recorded in (the month index the run summary reads), both kept a year."""
+    body = {"body": {"S": entry(NOW).model_dump_json()}, "expiration": {"N": A_YEAR_ON}}
     stub.add_response(
-        "put_item",
+        "transact_write_items",
         {},
         {
-            "TableName": TABLE,
-            "Item": {
-                "pk": {"S": f"LEDGER#{NAME}"},
-                "sk": {"S": NOW.isoformat()},
-                "body": {"S": entry(NOW).model_dump_json()},
-                "expiration": {"N": A_YEAR_ON},
-            },
+            "TransactItems": [
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {"pk": {"S": f"LEDGER#{NAME}"}, "sk": {"S": NOW.isoformat()}, **body},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            "pk": {"S": f"LEDGERMONTH#{NOW:%Y-%m}"},
+                            "sk": {"S": f"{NOW.isoformat()}#{NAME}"},
+                            **body,
+                        },
+                    }
+                },
+            ]
         },
     )
     DynamoDBLedger(stub.client, TABLE).put_ledger_entry(entry(NOW))  # type: ignore[arg-type]

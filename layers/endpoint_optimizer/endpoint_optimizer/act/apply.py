@@ -259,6 +259,7 @@ def verify(
         outcome="applied",
         estimated_monthly_savings_usd=finding.estimated_monthly_savings_usd,
         detail=f"{detail}; undo with: endpoint-optimizer undo {change.action_id}",
+        action_id=change.action_id,
     )
 
 
@@ -399,30 +400,57 @@ def applied_entry(table: StateStore, action_id: str) -> LedgerEntry:
     return last
 
 
-def undo(
-    clients: Clients,
-    table: StateStore,
-    steps: ChangeSteps,
-    entry: LedgerEntry,
-    *,
-    now: datetime,
-    pause: Callable[[], None],
-    polls: int = 240,
-) -> LedgerEntry:
-    """Bring the endpoint back to the way back of an applied change: only while it is still as the change
-    left it (else nobody's later change is overwritten), then wait until it is back, then record it undone
-    (the change's savings end here)."""
+def applied_change(table: StateStore, endpoint_name: str, action_id: str) -> LedgerEntry:
+    """As `applied_entry`, reading only the endpoint's ledger (a Query, not a Scan of the table)."""
+    entries = [entry for entry in table.ledger(endpoint_name) if entry.action_id == action_id]
+    if not entries:
+        raise UndoRefused(f"no change {action_id} on {endpoint_name} in the ledger")
+    last = max(entries, key=lambda entry: entry.recorded_at)
+    if last.outcome != "applied":
+        raise UndoRefused(f"change {action_id} on {endpoint_name} is {last.outcome}; nothing to undo")
+    return last
+
+
+def undone_entry(table: StateStore, endpoint_name: str, action_id: str) -> LedgerEntry | None:
+    """The change's `undone` entry, once its undo is recorded (a retried Record undo finds its own work)."""
+    return next(
+        (
+            entry
+            for entry in table.ledger(endpoint_name)
+            if entry.action_id == action_id and entry.outcome == "undone"
+        ),
+        None,
+    )
+
+
+def _undo_change(entry: LedgerEntry, *, now: datetime, wait_seconds: int = 30) -> Change:
     if entry.action_id is None or entry.snapshot_taken_at is None:
         raise UndoRefused(f"the ledger entry of {entry.endpoint_name} names no change to undo")
-    change = Change(
+    return Change(
         action_id=entry.action_id,
         action=Action(entry.action),
         endpoint_name=entry.endpoint_name,
         snapshot_taken_at=entry.snapshot_taken_at,
         started_at=entry.recorded_at,
         target=entry.target,
+        wait_seconds=wait_seconds,
         deadline=now,
     )
+
+
+def undo_start(
+    clients: Clients,
+    table: StateStore,
+    steps: ChangeSteps,
+    entry: LedgerEntry,
+    *,
+    now: datetime,
+    wait_seconds: int = 30,
+    max_wait: timedelta = timedelta(hours=2),
+) -> Change:
+    """Start bringing the endpoint back to the way back of an applied change: only while it is still as
+    the change left it (else nobody's later change is overwritten). The change's deadline bounds the wait."""
+    change = _undo_change(entry, now=now, wait_seconds=wait_seconds)
     way_back = way_back_of(table, change)
     at_target, detail = steps.verify(clients, change, way_back)
     if not at_target:
@@ -430,18 +458,28 @@ def undo(
             f"{entry.endpoint_name} is no longer as change {entry.action_id} left it ({detail}); nothing undone"
         )
     steps.roll_back(clients, change, way_back)
-    for _ in range(polls):
-        seen = steps.rollback_progress(clients, change, way_back)
-        if seen.state == "stable":
-            break
-        if seen.state == "failed":
-            raise RollbackFailed(
-                f"{entry.endpoint_name}: undo did not settle ({seen.detail}); run undo again"
-            )
-        pause()
-    else:
-        raise RollbackFailed(f"{entry.endpoint_name}: undo still in progress; run undo again to follow it")
+    return change.model_copy(update={"deadline": now + max_wait})
+
+
+def undo_progress(
+    clients: Clients, table: StateStore, steps: ChangeSteps, change: Change, *, now: datetime
+) -> Progress:
+    seen = steps.rollback_progress(clients, change, way_back_of(table, change))
+    if seen.state == "failed" or (seen.state == "waiting" and now >= change.deadline):
+        raise RollbackFailed(
+            f"{change.endpoint_name}: undo did not settle ({seen.detail or 'still changing'}); run "
+            f"`endpoint-optimizer undo {change.action_id}` to follow it"
+        )
+    return seen
+
+
+def undo_record(
+    clients: Clients, table: StateStore, steps: ChangeSteps, entry: LedgerEntry, *, now: datetime
+) -> LedgerEntry:
+    """Back: the change's temporary resources removed, the ledger says undone (its savings end here)."""
+    change = _undo_change(entry, now=now)
     steps.finish(clients, change)
+    way_back = way_back_of(table, change)
     undone = LedgerEntry(
         endpoint_name=entry.endpoint_name,
         recorded_at=now,
@@ -456,3 +494,31 @@ def undo(
     )
     table.put_ledger_entry(undone)
     return undone
+
+
+def undo(
+    clients: Clients,
+    table: StateStore,
+    steps: ChangeSteps,
+    entry: LedgerEntry,
+    *,
+    now: datetime,
+    pause: Callable[[], None],
+    polls: int = 240,
+) -> LedgerEntry:
+    """The operator's undo (`endpoint-optimizer undo`): the workflow's undo steps in one call, polling
+    with `pause` between reads."""
+    change = undo_start(clients, table, steps, entry, now=now)
+    way_back = way_back_of(table, change)
+    for _ in range(polls):
+        seen = steps.rollback_progress(clients, change, way_back)
+        if seen.state == "stable":
+            break
+        if seen.state == "failed":
+            raise RollbackFailed(
+                f"{entry.endpoint_name}: undo did not settle ({seen.detail}); run undo again"
+            )
+        pause()
+    else:
+        raise RollbackFailed(f"{entry.endpoint_name}: undo still in progress; run undo again to follow it")
+    return undo_record(clients, table, steps, entry, now=now)

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,7 +25,14 @@ from endpoint_optimizer.infra.stores import (
     ApprovalRecords,
     LockHeld,
 )
-from endpoint_optimizer.models import Approval, ApprovalLock, ApprovalState, ProposedAction, Rejection
+from endpoint_optimizer.models import (
+    Approval,
+    ApprovalLock,
+    ApprovalState,
+    Finding,
+    ProposedAction,
+    Rejection,
+)
 from endpoint_optimizer.notify import slack
 
 if TYPE_CHECKING:
@@ -68,9 +75,11 @@ def request_approval(
     *,
     task_token: str,
     now: datetime,
+    approvers: list[str] | None = None,
 ) -> Approval | ApprovalSkipped:
     """Post the approval card, unless another approval of the endpoint is open (one card per endpoint,
-    whatever overlapping runs propose): its lock is taken first, with a conditional write."""
+    whatever overlapping runs propose): its lock is taken first, with a conditional write. `approvers`:
+    the Slack user ids the card names as who may approve (the stack's SlackApproverIds)."""
     finding = action.finding
     approval = Approval(
         approval_id=new_approval_id(),
@@ -106,7 +115,14 @@ def request_approval(
         poster.post(
             text=f"Approve {finding.action.value} of {finding.endpoint_name}? "
             f"Saves {slack.usd(finding.estimated_monthly_savings_usd)} a month.",
-            blocks=slack.approval_card(finding, approval.approval_id, approval.expires_at),
+            blocks=slack.approval_card(
+                finding,
+                approval.approval_id,
+                approval.expires_at,
+                approvers=approvers or (),
+                action_id=action.action_id,
+                last_rejection=_last_rejection(table, finding),
+            ),
         )
     except BaseException:
         # No card: the endpoint must not stay locked by an approval nobody can see.
@@ -117,6 +133,15 @@ def request_approval(
     return approval
 
 
+def _last_rejection(table: ApprovalRecords, finding: Finding) -> Rejection | None:
+    """Who said no to this endpoint last time, and why (one GetItem; kept REJECTION_RETENTION past its
+    cooldown). Only shown on the card: a failed read leaves it off rather than the card unposted."""
+    try:
+        return table.last_rejection(finding.account_id, finding.region, finding.endpoint_name)
+    except (BotoCoreError, ClientError):
+        return None
+
+
 class _SlackUser(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: str
@@ -125,8 +150,10 @@ class _SlackUser(BaseModel):
 
 class _SlackAction(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    action_id: Literal["approve", "reject"]
+    action_id: Literal["approve", "reject", "undo"]
     value: str
+    block_id: str | None = None
+    action_ts: str | None = None  # when the button was clicked ("1733011200.123456"): unique per click
 
 
 class BlockActions(BaseModel):
@@ -137,6 +164,8 @@ class BlockActions(BaseModel):
     user: _SlackUser
     actions: list[_SlackAction]
     response_url: str | None = None
+    message: dict[str, Any] | None = None  # the message the button is on (Undo updates its own line)
+    trigger_id: str | None = None  # opens the rejection-reason modal (views.open, within 3 s)
 
 
 @dataclass(frozen=True)
@@ -157,6 +186,34 @@ def parse_interaction(body: str) -> BlockActions:
     return parsed
 
 
+@dataclass(frozen=True)
+class Approver:
+    """Who decides an approval: `identity` is what the audit records (the approval's `decided_by`, the
+    rejection's `rejected_by`, the ledger's `approved_by`), `shown_as` how the answer names them, `via`
+    where the decision came from."""
+
+    identity: str
+    shown_as: str
+    via: str
+
+    @classmethod
+    def slack_user(cls, user_id: str) -> Approver:
+        return cls(identity=user_id, shown_as=f"<@{user_id}>", via="in Slack")
+
+    @classmethod
+    def iam_caller(cls, arn: str) -> Approver:
+        """The CLI's caller: whoever IAM lets read the table and call SendTaskSuccess (STS GetCallerIdentity)."""
+        return cls(identity=arn, shown_as=arn, via="from the CLI")
+
+
+# What a person may decide: the other states are the workflow's (pending, expired).
+Verdict = Literal[ApprovalState.APPROVED, ApprovalState.REJECTED]
+
+# Step Functions SendTaskFailure `cause`: at most 32,768 characters (botocore 1.43.127 stepfunctions
+# 2016-11-23 SensitiveCause, read 2026-12-01); a person's reason is kept far shorter than that.
+MAX_REASON_CHARS = 500
+
+
 def handle_click(
     table: ApprovalRecords,
     stepfunctions: SFNClient,
@@ -169,9 +226,46 @@ def handle_click(
     user_id = interaction.user.id
     if user_id not in approver_ids:
         return InteractionOutcome(HTTPStatus.FORBIDDEN, f"<@{user_id}> is not an approver for this app")
-    verdict = ApprovalState.APPROVED if click.action_id == slack.APPROVE else ApprovalState.REJECTED
+    if click.action_id not in (slack.APPROVE, slack.REJECT):  # an Undo click is act/slack_undo.py's
+        return InteractionOutcome(HTTPStatus.BAD_REQUEST, f"{click.action_id} is not an approval decision")
+    verdict: Verdict = ApprovalState.APPROVED if click.action_id == slack.APPROVE else ApprovalState.REJECTED
+    return decide(
+        table,
+        stepfunctions,
+        click.value,
+        verdict,
+        approver=Approver.slack_user(user_id),
+        now=now,
+        card_url=interaction.response_url,
+    )
+
+
+def decide(
+    table: ApprovalRecords,
+    stepfunctions: SFNClient,
+    approval_id: str,
+    verdict: Verdict,
+    *,
+    approver: Approver,
+    now: datetime,
+    reason: str | None = None,
+    card_url: str | None = None,
+) -> InteractionOutcome:
+    """Decide an approval once and resume (or reject) its waiting workflow: a Slack click and the CLI's
+    `approvals approve|reject` both come here, so both make the same transitions and the same record.
+    The caller has authorised `approver` (Slack: the approver list; the CLI: IAM). `card_url`: the clicked
+    card's response_url, kept with an approval so the apply outcome can update the card."""
+    reason = (reason or "").strip()[:MAX_REASON_CHARS] or None
+    user_id = approver.identity
     try:
-        approval = table.decide_approval(click.value, verdict, user_id=user_id, now=now)
+        approval = table.decide_approval(
+            approval_id,
+            verdict,
+            user_id=user_id,
+            now=now,
+            reason=reason,
+            card_url=card_url if verdict == ApprovalState.APPROVED else None,
+        )
     except ApprovalNotFound:
         return InteractionOutcome(HTTPStatus.NOT_FOUND, "unknown approval")
     except ApprovalAlreadyDecided as error:
@@ -185,27 +279,26 @@ def handle_click(
                 taskToken=approval.task_token,
                 output=json.dumps({"approval_id": approval.approval_id, "approved_by": user_id}),
             )
-            message = f"Approved by <@{user_id}>: applying {approval.finding.action.value}."
+            message = f"Approved by {approver.shown_as}: applying {approval.finding.action.value}."
         else:
-            stepfunctions.send_task_failure(
-                taskToken=approval.task_token, error=REJECTED_ERROR, cause=f"rejected in Slack by {user_id}"
-            )
-            message = f"Rejected by <@{user_id}>: {approval.finding.endpoint_name} is left as it is."
-            message += _start_cooldown(table, approval, user_id=user_id, now=now)
+            cause = f"rejected {approver.via} by {user_id}" + (f": {reason}" if reason else "")
+            stepfunctions.send_task_failure(taskToken=approval.task_token, error=REJECTED_ERROR, cause=cause)
+            message = f"Rejected by {approver.shown_as}: {approval.finding.endpoint_name} is left as it is."
+            message += _start_cooldown(table, approval, user_id=user_id, reason=reason, now=now)
     except ClientError as error:
         if error.response["Error"]["Code"] in TOKEN_GONE:
-            # Step Functions stopped waiting (timeout) a moment before the click: nothing will be applied.
+            # Step Functions stopped waiting (timeout) a moment before the decision: nothing will be applied.
             table.mark_expired(approval.approval_id)
             _release(table, approval)
             return InteractionOutcome(
-                HTTPStatus.GONE, "this approval expired before the click arrived; nothing changed"
+                HTTPStatus.GONE, "this approval expired before the decision arrived; nothing changed"
             )
         table.reopen(approval.approval_id, decided_by=user_id)
-        return InteractionOutcome(HTTPStatus.SERVICE_UNAVAILABLE, "could not reach the workflow; click again")
+        return InteractionOutcome(HTTPStatus.SERVICE_UNAVAILABLE, "could not reach the workflow; try again")
     except BotoCoreError:
-        # Not recorded as decided when the workflow never heard of it: the approver can click again.
+        # Not recorded as decided when the workflow never heard of it: the approver can decide again.
         table.reopen(approval.approval_id, decided_by=user_id)
-        return InteractionOutcome(HTTPStatus.SERVICE_UNAVAILABLE, "could not reach the workflow; click again")
+        return InteractionOutcome(HTTPStatus.SERVICE_UNAVAILABLE, "could not reach the workflow; try again")
     return InteractionOutcome(HTTPStatus.OK, message, approval)
 
 
@@ -216,7 +309,9 @@ def _release(table: ApprovalRecords, approval: Approval) -> None:
     )
 
 
-def _start_cooldown(table: ApprovalRecords, approval: Approval, *, user_id: str, now: datetime) -> str:
+def _start_cooldown(
+    table: ApprovalRecords, approval: Approval, *, user_id: str, reason: str | None, now: datetime
+) -> str:
     """A rejection keeps the endpoint out of the next runs' proposals for the cooldown, and ends the
     approval's hold on it. The workflow has been told already: a failure here is said, not raised."""
     finding = approval.finding
@@ -231,6 +326,7 @@ def _start_cooldown(table: ApprovalRecords, approval: Approval, *, user_id: str,
                 rejected_by=user_id,
                 rejected_at=now,
                 expires_at=until,
+                reason=reason,
             )
         )
         _release(table, approval)
@@ -260,9 +356,11 @@ __all__ = [
     "ALREADY_OPEN_ERROR",
     "REJECTED_ERROR",
     "ApprovalSkipped",
+    "Approver",
     "BlockActions",
     "InteractionOutcome",
     "ValidationError",
+    "decide",
     "handle_click",
     "invalid_request",
     "parse_interaction",

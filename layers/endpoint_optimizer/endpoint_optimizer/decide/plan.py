@@ -99,7 +99,29 @@ def scan_facts(scanned: ScannedEndpoint, snapshot: ScanSnapshot) -> ScanFacts:
         inference_components=[component.name for component in endpoint.inference_components],
         metrics_window_start=window_start,
         metrics_window_end=window_end,
+        hourly_invocations=hourly_invocations(scanned, window_start, window_end),
+        model_latency_avg_us=max(
+            (m.model_latency_avg_us for m in scanned.metrics if m.model_latency_avg_us is not None),
+            default=None,
+        ),
     )
+
+
+def hourly_invocations(scanned: ScannedEndpoint, start: datetime, end: datetime) -> list[int] | None:
+    """Invocations per hour of the window, summed over the variants (inference components are counted
+    within their variant): the approval card's traffic at a glance. None when no variant read any."""
+    variants = [m for m in scanned.metrics if m.scope == "variant" and m.window_start is not None]
+    if not variants:
+        return None
+    hours = int((end - start).total_seconds() // 3600)
+    series = [0.0] * hours
+    for metrics in variants:
+        assert metrics.window_start is not None  # filtered above
+        offset = int((metrics.window_start - start).total_seconds() // 3600)
+        for hour, count in metrics.invocations_by_hour:
+            if 0 <= offset + hour < hours:
+                series[offset + hour] += count
+    return [round(value) for value in series]
 
 
 def with_scan_facts(finding: Finding, scanned: ScannedEndpoint, snapshot: ScanSnapshot) -> Finding:

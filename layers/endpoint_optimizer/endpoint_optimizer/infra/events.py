@@ -22,7 +22,7 @@ from endpoint_optimizer.models import (
     ScanFailure,
     Target,
 )
-from endpoint_optimizer.models.change import ApplyState
+from endpoint_optimizer.models.change import ApplyState, UndoState
 
 
 class _Request(BaseModel):
@@ -79,9 +79,18 @@ class ApprovalRequest(_Request):
     action: ProposedAction
 
 
+class CardOutcomeRequest(_Request):
+    """The optimize workflow's "Update the card with the outcome": the approval whose card to update, and the
+    apply workflow's result (act/card_outcome.py)."""
+
+    approval_id: str = Field(min_length=1, max_length=64)
+    result: ActionResult
+
+
 ApplyStepName = Literal[
     "start", "act", "progress", "verify", "roll_back", "rollback_progress", "record_rollback"
 ]
+UndoStepName = Literal["undo_start", "undo_progress", "undo_record"]
 
 
 class ApplyStepRequest(_Request):
@@ -89,6 +98,13 @@ class ApplyStepRequest(_Request):
 
     step: ApplyStepName
     state: ApplyState
+
+
+class UndoStepRequest(_Request):
+    """One step of the apply workflow's undo path (an execution named `undo-<action_id>`)."""
+
+    step: UndoStepName
+    state: UndoState
 
 
 # ----------------------------------------------------------- confirming moves (functions/recommend)

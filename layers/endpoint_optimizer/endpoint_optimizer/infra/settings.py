@@ -87,11 +87,16 @@ class Policy(_Settings):
 class NotifySettings(_Settings):
     topic_arn: str = Field(alias="TOPIC_ARN", min_length=1)
     slack_webhook_secret_arn: str = Field(alias="SLACK_WEBHOOK_SECRET_ARN", min_length=1)
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)  # the ledger's month index (realised savings)
 
 
 class RequestApprovalSettings(_Settings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     slack_webhook_secret_arn: str = Field(alias="SLACK_WEBHOOK_SECRET_ARN", min_length=1)
+    # The card says who may approve (the same list slack_interactions authorises clicks against).
+    slack_approver_ids: list[str] = Field(alias="SLACK_APPROVER_IDS")
+
+    _split = field_validator("slack_approver_ids", mode="before")(_split_ids)
 
 
 class SlackInteractionsSettings(_Settings):
@@ -99,6 +104,11 @@ class SlackInteractionsSettings(_Settings):
     slack_signing_secret_arn: str = Field(alias="SLACK_SIGNING_SECRET_ARN", min_length=1)
     # An empty list is valid and means nobody may approve: every click is refused with 403.
     slack_approver_ids: list[str] = Field(alias="SLACK_APPROVER_IDS")
+    # The stack: an Undo click starts its apply workflow, `<stack>-apply` (an execution undo-<action_id>).
+    stack_name: str = Field(alias="STACK_NAME", min_length=1)
+    # The optional bot token's secret (the template always sets it; its placeholder means "no token"):
+    # with a token, Reject opens a modal asking why. Unset, as unconfigured: Reject rejects at once.
+    slack_bot_token_secret_arn: str | None = Field(default=None, alias="SLACK_BOT_TOKEN_SECRET_ARN")
 
     _split = field_validator("slack_approver_ids", mode="before")(_split_ids)
 

@@ -57,3 +57,25 @@ class ApplyState(Model):
     progress: Progress | None = None
     result: ActionResult | None = None
     error: dict[str, str | None] | None = None  # States' {"Error": ..., "Cause": ...} of a caught failure
+
+
+class UndoRequest(Model):
+    """Undo one applied change (the run summary's Undo button): the ledger is kept per endpoint."""
+
+    endpoint_name: str
+    action_id: str
+    requested_by: str
+    # The click's action_ts: two clicks are two different inputs, so Step Functions answers the second
+    # ExecutionAlreadyExists (an identical input to a running execution would be accepted as the same one).
+    clicked_at: str | None = None
+
+
+class UndoState(Model):
+    """The apply workflow's state when it undoes a change (execution `undo-<action_id>`): Start undo ->
+    Wait / Check undo -> Record undo. `result` ends the execution (a refusal is a result too)."""
+
+    undo: UndoRequest
+    change: Change | None = None
+    progress: Progress | None = None
+    result: ActionResult | None = None
+    error: dict[str, str | None] | None = None

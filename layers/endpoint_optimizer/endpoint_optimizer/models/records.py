@@ -35,6 +35,10 @@ class Approval(Model):
     expires_at: datetime
     decided_by: str | None = None
     decided_at: datetime | None = None
+    rejection_reason: str | None = None  # what the person who rejected it said (optional)
+    # The approving click's response_url: the card is updated through it with the apply outcome (Slack
+    # accepts it 5 times within 30 minutes of the click; act/card_outcome.py).
+    card_url: str | None = None
     # From the action (RejectionCooldownDays): the cooldown a rejection of this approval starts.
     rejection_cooldown_days: int = Field(default=DEFAULT_REJECTION_COOLDOWN_DAYS, ge=0)
 
@@ -114,6 +118,8 @@ class ActionResult(Model):
     outcome: Outcome
     estimated_monthly_savings_usd: float | None = None
     detail: str = ""
+    # The applied change's id (ledger, `endpoint-optimizer undo`, the summary's Undo button).
+    action_id: str | None = None
 
 
 # ------------------------------------------------------------------ many accounts and regions (targets)
@@ -144,6 +150,7 @@ class Rejection(Model):
     rejected_by: str
     rejected_at: datetime
     expires_at: datetime
+    reason: str | None = None  # what the person who rejected it said (optional)
 
 
 def endpoint_key(account_id: str, region: str, endpoint_name: str) -> str:

@@ -23,6 +23,7 @@ from endpoint_optimizer.models import (
     ScanFailure,
 )
 from endpoint_optimizer.notify import slack
+from endpoint_optimizer.notify.ledger_text import MonthSavings
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -48,6 +49,8 @@ SLACK_TEXT_CHARS = 3_000
 # Lines of each long list shown: in the email (SNS) and in Slack.
 SNS_LIST_LINES = 50
 SLACK_LIST_LINES = 10
+# Applied changes given an Undo button in the Slack summary (the rest: `endpoint-optimizer ledger`).
+SLACK_UNDO_BUTTONS = 10
 RESULTS_WHERE = "the execution's output"
 
 
@@ -172,23 +175,26 @@ def _fit_text(lines: list[str]) -> str:
     return "\n".join([*kept, note])
 
 
-def slack_blocks(header: str, groups: list[list[str]], detail: list[str]) -> list[Block]:
+def slack_blocks(
+    header: str, groups: list[list[str]], detail: list[str], *, buttons: Sequence[Block] = ()
+) -> list[Block]:
     """A header, each group of lines in sections of at most 3,000 characters, then a divider and the
-    detail; within Slack's 50 blocks and SLACK_TOTAL_CHARS, what does not fit ends in one note."""
+    detail, then `buttons` (the Undo lines, kept whole: they are what a person acts on); within Slack's
+    50 blocks and SLACK_TOTAL_CHARS, what does not fit ends in one note."""
     note = "... more in the email report (SNS) and in the run's plans (S3)."
-    budget = SLACK_TOTAL_CHARS - len(note)
+    budget = SLACK_TOTAL_CHARS - len(note) - sum(len(str(block.to_dict())) for block in buttons)
     texts = [text for group in groups for text in _pack(group)]
     if detail:
         texts += ["", *_pack(detail)]  # "" stands for the divider
     blocks: list[Block] = [slack.header(header)]
     used = len(header)
     for text in texts:
-        if len(blocks) >= SLACK_MAX_BLOCKS - 1 or used + len(text) > budget:
+        if len(blocks) >= SLACK_MAX_BLOCKS - 1 - len(buttons) or used + len(text) > budget:
             blocks.append(slack.section(note))
             break
         blocks.append(slack.section(text) if text else slack.divider())
         used += len(text)
-    return blocks
+    return [*blocks, *([slack.divider(), *buttons] if buttons else [])][:SLACK_MAX_BLOCKS]
 
 
 def _pack(lines: list[str]) -> list[str]:
@@ -262,7 +268,10 @@ def summary_message(
     *,
     unscanned: list[ScanFailure] | None = None,
     later: LeftForLater | None = None,
+    realised_month: MonthSavings | None = None,
 ) -> Message:
+    """`realised_month`: what the ledger's applied changes saved this month so far (ledger_text.realised_savings),
+    one line under the run's own savings."""
     left = _Later.of(deferred, later)
     outcomes = Counter(result.outcome for result in results)
     # Savings are what was applied, once: a skip ("already parked"), a refusal or a failure saves nothing.
@@ -277,6 +286,8 @@ def summary_message(
         + ".",
         f"Monthly savings proposed: {slack.usd(proposed)}; applied: {slack.usd(realised)}.",
     ]
+    if realised_month is not None:
+        lines.append(realised_month.headline() + ".")
     results_lines = [
         f"- {result.endpoint_name}: {result.action.value} {result.outcome}"
         + (f" ({result.detail})" if result.detail else "")
@@ -294,7 +305,10 @@ def summary_message(
     text = _fit_text(lines + email[0] + email[1] + (["", *detail] if detail else []))
     header = f"Endpoint optimizer: {slack.usd(realised)}/month saved this run"
     blocks = slack_blocks(
-        header, [lines, *lists(SLACK_LIST_LINES)], cut(results_lines, SLACK_LIST_LINES, where=RESULTS_WHERE)
+        header,
+        [lines, *lists(SLACK_LIST_LINES)],
+        cut(results_lines, SLACK_LIST_LINES, where=RESULTS_WHERE),
+        buttons=slack.undo_blocks(results, SLACK_UNDO_BUTTONS),
     )
     subject = (
         f"endpoint-optimizer: {len(applied)} applied, {slack.usd(realised)}/month saved in {_where(plans)}"

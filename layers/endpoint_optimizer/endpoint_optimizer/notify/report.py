@@ -12,6 +12,7 @@ from datetime import datetime
 
 from endpoint_optimizer.models import Action, Finding, Plan, ScannedEndpoint, ScanSnapshot
 from endpoint_optimizer.notify.confirmation_text import confirmation_html
+from endpoint_optimizer.notify.ledger_text import MonthSavings
 from endpoint_optimizer.notify.report_charts import (
     ACTION_COLOURS,
     escaped,
@@ -70,13 +71,18 @@ ul { margin:0; padding-left:18px; }
 .bar span { display:block; height:100%; border-radius:3px; }
 .nodata { color:var(--muted); font-style:italic; }
 footer { color:var(--muted); font-size:12px; margin-top:28px; }
+.realised table { border-collapse:collapse; width:100%; font-size:13px; }
+.realised th, .realised td { padding:3px 8px; text-align:left; border-bottom:1px solid var(--line); }
+.realised td.num, .realised th.num { text-align:right; white-space:nowrap; }
+.realised tfoot td { font-weight:600; border-bottom:0; }
 @media (max-width: 760px) { .tiles { grid-template-columns: repeat(2, 1fr); }
   .body { grid-template-columns: 1fr; } }
 """
 
 
-def render_report(plan: Plan, snapshot: ScanSnapshot) -> str:
-    """The plan and the scan it came from, as one self-contained HTML document."""
+def render_report(plan: Plan, snapshot: ScanSnapshot, *, realised: MonthSavings | None = None) -> str:
+    """The plan and the scan it came from, as one self-contained HTML document; with `realised`, what the
+    ledger's applied changes saved in that month (ledger_text.realised_savings)."""
     scanned = _index(snapshot.endpoints)
     findings = sorted(plan.findings, key=_by_savings)
     title = f"SageMaker endpoints in {snapshot.account_id} {plan.region}"
@@ -98,6 +104,8 @@ def render_report(plan: Plan, snapshot: ScanSnapshot) -> str:
             f"{': ' + escaped(missing) if missing else ''}{f' and {more} more' if more > 0 else ''}.</p>"
         )
     parts.append(_totals(findings))
+    if realised is not None:
+        parts.append(_realised(realised))
     parts.append('<h2>Savings by action</h2><div class="panel">' + savings_chart(findings) + "</div>")
     parts.append(f"<h2>Endpoints ({len(findings)}), largest saving first</h2>")
     parts += [
@@ -159,6 +167,33 @@ def _totals(findings: list[Finding]) -> str:
         for key, value, note, kind in tiles
     )
     return f'<section class="tiles">{cells}</section>'
+
+
+def _realised(month: MonthSavings) -> str:
+    """Realised savings: per applied change, its days in the month and the cost before and after."""
+    heading = f"<h2>Realised savings, {escaped(month.label)}: {escaped(usd(month.total_saved_usd))}</h2>"
+    if not month.changes:
+        return (
+            heading + '<div class="panel realised"><p class="nodata">No applied change this month.</p></div>'
+        )
+    rows = "".join(
+        f"<tr><td>{escaped(change.endpoint_name)}</td><td>{escaped(change.action)}</td>"
+        f"<td>{escaped(_when(change.counted_from))} to {escaped(_when(change.counted_until))}"
+        f"{' (ended)' if change.ended else ''}</td>"
+        f'<td class="num">{change.days:.1f}</td><td class="num">{escaped(usd(change.cost_before_usd))}</td>'
+        f'<td class="num">{escaped(usd(change.cost_after_usd))}</td>'
+        f'<td class="num">{escaped(usd(change.saved_usd))}</td></tr>'
+        for change in month.changes
+    )
+    count = len(month.priced)
+    unpriced = f"; {len(month.unpriced)} without a known cost, not counted" if month.unpriced else ""
+    return (
+        heading + '<div class="panel realised"><table><thead><tr><th>Endpoint</th><th>Action</th>'
+        '<th>In effect</th><th class="num">Days</th><th class="num">Cost before</th>'
+        '<th class="num">Cost after</th><th class="num">Saved</th></tr></thead>'
+        f'<tbody>{rows}</tbody><tfoot><tr><td colspan="6">Total across {count} change(s){unpriced}</td>'
+        f'<td class="num">{escaped(usd(month.total_saved_usd))}</td></tr></tfoot></table></div>'
+    )
 
 
 def _blocked_note(blocked: list[Finding], saving: float) -> str:

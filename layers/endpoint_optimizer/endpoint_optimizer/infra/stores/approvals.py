@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -48,9 +48,21 @@ class ApprovalStore(Protocol):
         ...
 
     def decide_approval(
-        self, approval_id: str, state: ApprovalState, *, user_id: str, now: datetime
+        self,
+        approval_id: str,
+        state: ApprovalState,
+        *,
+        user_id: str,
+        now: datetime,
+        reason: str | None = None,
+        card_url: str | None = None,
     ) -> Approval:
-        """pending -> `state` once, before expiry (ApprovalAlreadyDecided / ApprovalExpired otherwise)."""
+        """pending -> `state` once, before expiry (ApprovalAlreadyDecided / ApprovalExpired otherwise);
+        a rejection keeps its `reason` on the record, an approval the clicked card's `card_url`."""
+        ...
+
+    def open_approvals(self, now: datetime) -> list[Approval]:
+        """The approvals still waiting for a decision at `now` (pending, not expired), oldest first."""
         ...
 
     def reopen(self, approval_id: str, *, decided_by: str) -> None:
@@ -74,8 +86,28 @@ def check_open(approval: Approval, now: datetime) -> None:
         raise ApprovalExpired(f"approval {approval.approval_id} expired at {approval.expires_at.isoformat()}")
 
 
-def _decided(approval: Approval, state: ApprovalState, user_id: str, now: datetime) -> Approval:
-    return approval.model_copy(update={"state": state, "decided_by": user_id, "decided_at": now})
+def _decided(
+    approval: Approval,
+    state: ApprovalState,
+    user_id: str,
+    now: datetime,
+    reason: str | None,
+    *,
+    card_url: str | None = None,
+) -> Approval:
+    return approval.model_copy(
+        update={
+            "state": state,
+            "decided_by": user_id,
+            "decided_at": now,
+            "rejection_reason": reason if state == ApprovalState.REJECTED else None,
+            "card_url": card_url,
+        }
+    )
+
+
+def _oldest_first(approvals: list[Approval]) -> list[Approval]:
+    return sorted(approvals, key=lambda a: (a.requested_at, a.approval_id))
 
 
 def _raced(approval_id: str) -> ApprovalAlreadyDecided:
@@ -111,38 +143,73 @@ class DynamoDBApprovals(DynamoDBStore):
         ).get("Item")
         if item is None:
             raise ApprovalNotFound(approval_id)
-        approval = Approval.model_validate_json(item["body"]["S"])
-        decided_by = item.get("decided_by", {}).get("S")
-        return approval.model_copy(
-            update={"state": ApprovalState(item["state"]["S"]), "decided_by": decided_by}
-        )
+        return _as_stored(item)
 
     def decide_approval(
-        self, approval_id: str, state: ApprovalState, *, user_id: str, now: datetime
+        self,
+        approval_id: str,
+        state: ApprovalState,
+        *,
+        user_id: str,
+        now: datetime,
+        reason: str | None = None,
+        card_url: str | None = None,
     ) -> Approval:
         approval = self.get_approval(approval_id)
         check_open(approval, now)
+        update = "SET #state = :new, decided_by = :user, decided_at = :now"
+        values = {
+            ":new": {"S": state.value},
+            ":pending": {"S": ApprovalState.PENDING.value},
+            ":user": {"S": user_id},
+            ":now": {"S": now.isoformat()},
+            ":epoch": {"N": epoch(now)},
+        }
+        if state == ApprovalState.REJECTED:
+            # Always written on a rejection (empty: none given), so a reopened and re-decided approval
+            # never shows an earlier attempt's reason.
+            update += ", rejection_reason = :reason"
+            values[":reason"] = {"S": reason or ""}
+        if card_url:
+            update += ", card_url = :card_url"
+            values[":card_url"] = {"S": card_url}
         try:
             self._dynamodb.update_item(
                 TableName=self._table,
                 Key=approval_key(approval_id),
-                UpdateExpression="SET #state = :new, decided_by = :user, decided_at = :now",
+                UpdateExpression=update,
                 ConditionExpression="#state = :pending AND expires_at > :epoch",
                 ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":new": {"S": state.value},
-                    ":pending": {"S": ApprovalState.PENDING.value},
-                    ":user": {"S": user_id},
-                    ":now": {"S": now.isoformat()},
-                    ":epoch": {"N": epoch(now)},
-                },
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if condition_failed(error):
                 check_open(self.get_approval(approval_id), now)  # says which: decided or expired
                 raise _raced(approval_id) from None
             raise
-        return _decided(approval, state, user_id, now)
+        return _decided(approval, state, user_id, now, reason, card_url=card_url)
+
+    def open_approvals(self, now: datetime) -> list[Approval]:
+        # A Scan reads the whole table and filters after reading (as `all_ledger_entries`): an operator's
+        # occasional look, never a Lambda's hot path. Every page: a page stops at 1 MB read.
+        request: dict[str, object] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(pk, :approval) AND #state = :pending AND expires_at > :epoch",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {
+                ":approval": {"S": "APPROVAL#"},
+                ":pending": {"S": ApprovalState.PENDING.value},
+                ":epoch": {"N": epoch(now)},
+            },
+            "ConsistentRead": True,
+        }
+        found: list[Approval] = []
+        while True:
+            page = self._dynamodb.scan(**request)  # type: ignore[arg-type]
+            found.extend(_as_stored(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return _oldest_first(found)
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def reopen(self, approval_id: str, *, decided_by: str) -> None:
         try:
@@ -174,12 +241,33 @@ class DynamoDBApprovals(DynamoDBStore):
         )
 
 
+def _as_stored(item: dict[str, Any]) -> Approval:
+    """The body as written, with the decision kept beside it: state, decider, when, and a rejection's
+    reason."""
+    approval = Approval.model_validate_json(item["body"]["S"])
+    state = ApprovalState(item["state"]["S"])
+    decided_at = item.get("decided_at", {}).get("S")
+    reason = item.get("rejection_reason", {}).get("S") if state == ApprovalState.REJECTED else None
+    return approval.model_copy(
+        update={
+            "state": state,
+            "decided_by": item.get("decided_by", {}).get("S"),
+            "decided_at": datetime.fromisoformat(decided_at) if decided_at else None,
+            "rejection_reason": reason or None,
+            "card_url": item.get("card_url", {}).get("S"),
+        }
+    )
+
+
 @dataclass
 class _StoredApproval:
     body: str  # as written: the state and decider below are the item's attributes beside it
     state: ApprovalState
     expires_at: int
     decided_by: str | None = None
+    decided_at: datetime | None = None
+    rejection_reason: str | None = None
+    card_url: str | None = None
 
 
 class InMemoryApprovals:
@@ -204,11 +292,31 @@ class InMemoryApprovals:
         stored = self._approvals.get(approval_id)
         if stored is None:
             raise ApprovalNotFound(approval_id)
-        approval = Approval.model_validate_json(stored.body)
-        return approval.model_copy(update={"state": stored.state, "decided_by": stored.decided_by})
+        return self._as_stored(stored)
+
+    @staticmethod
+    def _as_stored(stored: _StoredApproval) -> Approval:
+        return Approval.model_validate_json(stored.body).model_copy(
+            update={
+                "state": stored.state,
+                "decided_by": stored.decided_by,
+                "decided_at": stored.decided_at,
+                "rejection_reason": stored.rejection_reason
+                if stored.state == ApprovalState.REJECTED
+                else None,
+                "card_url": stored.card_url,
+            }
+        )
 
     def decide_approval(
-        self, approval_id: str, state: ApprovalState, *, user_id: str, now: datetime
+        self,
+        approval_id: str,
+        state: ApprovalState,
+        *,
+        user_id: str,
+        now: datetime,
+        reason: str | None = None,
+        card_url: str | None = None,
     ) -> Approval:
         approval = self.get_approval(approval_id)
         check_open(approval, now)
@@ -217,8 +325,20 @@ class InMemoryApprovals:
             if not (stored.state == ApprovalState.PENDING and stored.expires_at > int(epoch(now))):
                 check_open(self.get_approval(approval_id), now)
                 raise _raced(approval_id)
-            stored.state, stored.decided_by = state, user_id
-        return _decided(approval, state, user_id, now)
+            stored.state, stored.decided_by, stored.decided_at = state, user_id, now
+            if state == ApprovalState.REJECTED:
+                stored.rejection_reason = reason
+            stored.card_url = card_url
+        return _decided(approval, state, user_id, now, reason, card_url=card_url)
+
+    def open_approvals(self, now: datetime) -> list[Approval]:
+        with self._approvals_lock:
+            stored = [
+                self._as_stored(s)
+                for s in self._approvals.values()
+                if s.state == ApprovalState.PENDING and s.expires_at > int(epoch(now))
+            ]
+        return _oldest_first(stored)
 
     def reopen(self, approval_id: str, *, decided_by: str) -> None:
         with self._approvals_lock:
@@ -226,7 +346,7 @@ class InMemoryApprovals:
             decided = (ApprovalState.APPROVED, ApprovalState.REJECTED)
             if stored is None or stored.decided_by != decided_by or stored.state not in decided:
                 raise _not_reopened(approval_id, decided_by)
-            stored.state, stored.decided_by = ApprovalState.PENDING, None
+            stored.state, stored.decided_by, stored.decided_at = ApprovalState.PENDING, None, None
 
     def mark_expired(self, approval_id: str) -> None:
         with self._approvals_lock:

@@ -57,6 +57,11 @@ class HoldStore(Protocol):
         compares their times with now)."""
         ...
 
+    def last_rejection(self, account_id: str, region: str, endpoint_name: str) -> Rejection | None:
+        """The endpoint's newest rejection still kept (its cooldown over or not), or None: a new card
+        says who said no last time, and why."""
+        ...
+
 
 def _lock_is_free(held: ApprovalLock | None, lock: ApprovalLock, now: datetime) -> bool:
     """The condition of the lock's write, on the lock as stored (whole seconds, as DynamoDB compares)."""
@@ -114,6 +119,13 @@ class DynamoDBHolds(DynamoDBStore):
                 "body": {"S": rejection.model_dump_json()},
             },
         )
+
+    def last_rejection(self, account_id: str, region: str, endpoint_name: str) -> Rejection | None:
+        """One GetItem. Eventually consistent: a rejection is days old when the next card is asked for."""
+        item = self._dynamodb.get_item(
+            TableName=self._table, Key=rejection_key(account_id, region, endpoint_name)
+        ).get("Item")
+        return Rejection.model_validate_json(item["body"]["S"]) if item else None
 
     def holds_for(self, findings: Sequence[Finding], *, sleep: Callable[[float], None] = time.sleep) -> Holds:
         """BatchGetItem, 100 keys a call."""
@@ -181,6 +193,10 @@ class InMemoryHolds:
         where = endpoint_key(rejection.account_id, rejection.region, rejection.endpoint_name)
         with self._holds_lock:
             self._rejections[where] = rejection.model_dump_json()
+
+    def last_rejection(self, account_id: str, region: str, endpoint_name: str) -> Rejection | None:
+        stored = self._rejections.get(endpoint_key(account_id, region, endpoint_name))
+        return Rejection.model_validate_json(stored) if stored else None
 
     def holds_for(self, findings: Sequence[Finding], *, sleep: Callable[[float], None] = time.sleep) -> Holds:
         del sleep  # never throttled

@@ -14,6 +14,7 @@ needs (dynamodb:LeadingKeys in template.yaml; tests/unit/test_template.py STATE_
 | `SNAPSHOT#<endpoint>`                     | `<taken at, ISO>` | the way back of a change              | snapshots.py   |
 | `INTENT#<endpoint>`                       | `<action id>`     | a change under way (open/done/undone) | intents.py     |
 | `LEDGER#<endpoint>`                       | `<time, ISO>`     | what changed, by whom                 | ledger.py      |
+| `LEDGERMONTH#<yyyy-mm>`                   | `<time>#<endpt>`  | the same entry, by month recorded     | ledger.py      |
 | `SCANCACHE#<account>#<region>`            | `E#`/`C#`/`I#`... | what a scan remembers                 | scan_cache.py  |
 | `PRICECACHE#<region set>`                 | `PRICES`          | Price List answers for a day          | price_cache.py |
 | `IDEMPOTENCY#apply`                       | `<hash>`          | Powertools idempotency records        | apply function |
@@ -25,7 +26,7 @@ expressions. Sort keys of times are ISO strings: they order as the times do (one
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from endpoint_optimizer.models import endpoint_key
@@ -70,6 +71,12 @@ def intent_pk(endpoint_name: str) -> str:
 
 def ledger_pk(endpoint_name: str) -> str:
     return f"LEDGER#{endpoint_name}"
+
+
+def ledger_month_pk(month: date) -> str:
+    """The month index of the ledger: every entry recorded in `month` (UTC), so the month's savings are
+    read with a Query per month instead of a Scan of the whole table."""
+    return f"LEDGERMONTH#{month:%Y-%m}"
 
 
 def scan_cache_pk(account_id: str, region: str) -> str:

@@ -1,0 +1,127 @@
+"""The run summary's Undo button: authorised like an approval, starts one undo execution, exactly once."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+
+from endpoint_optimizer.act.approvals import BlockActions
+from endpoint_optimizer.act.slack_undo import handle_undo_click, undone_summary
+from tests.unit.fake_slack import RecordingSlack
+
+APPLY_ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:eo-apply"
+APPROVERS = ["U0APPROVER"]
+CLICKED_AT = "1796134799.123456"  # Slack's action_ts: unique per click
+
+
+def click(
+    user: str = "U0APPROVER", value: str = "9f2c61d0a4b7e385", block: str = "undo:fraud-scorer-prod"
+) -> BlockActions:
+    return BlockActions.model_validate(
+        {
+            "type": "block_actions",
+            "user": {"id": user},
+            "actions": [{"action_id": "undo", "value": value, "block_id": block, "action_ts": CLICKED_AT}],
+            "response_url": "https://hooks.slack.com/actions/T/1/x",
+            "message": {
+                "blocks": [
+                    {"type": "section", "block_id": block, "text": {"type": "mrkdwn", "text": "Applied"}}
+                ]
+            },
+        }
+    )
+
+
+def expected_start(user: str = "U0APPROVER") -> dict[str, Any]:
+    undo = {
+        "endpoint_name": "fraud-scorer-prod",
+        "action_id": "9f2c61d0a4b7e385",
+        "requested_by": user,
+        "clicked_at": CLICKED_AT,  # each click its own input: a second one is refused by name
+    }
+    return {
+        "stateMachineArn": APPLY_ARN,
+        "name": "undo-9f2c61d0a4b7e385",
+        "input": json.dumps({"undo": undo}),
+    }
+
+
+def test_an_approvers_click_starts_the_undo_execution_named_after_the_action() -> None:
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    with Stubber(sfn) as stub:
+        stub.add_response(
+            "start_execution",
+            {
+                "executionArn": f"{APPLY_ARN}:undo-9f2c61d0a4b7e385".replace("stateMachine", "execution"),
+                "startDate": 0,
+            },
+            expected_start(),
+        )
+        outcome = handle_undo_click(sfn, click(), approver_ids=APPROVERS, apply_state_machine_arn=APPLY_ARN)
+        stub.assert_no_pending_responses()
+    assert outcome.status == HTTPStatus.OK
+    assert "undo-9f2c61d0a4b7e385" in outcome.message
+
+
+def test_a_second_click_finds_the_same_execution_and_starts_nothing_more() -> None:
+    """GIVEN the undo already started (by another approver) WHEN Undo is clicked again THEN Step Functions
+    refuses the name and the answer says it was already started."""
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    with Stubber(sfn) as stub:
+        stub.add_client_error(
+            "start_execution", "ExecutionAlreadyExists", expected_params=expected_start("U0OTHER")
+        )
+        outcome = handle_undo_click(
+            sfn,
+            click(user="U0OTHER"),
+            approver_ids=[*APPROVERS, "U0OTHER"],
+            apply_state_machine_arn=APPLY_ARN,
+        )
+    assert outcome.status == HTTPStatus.OK
+    assert "already started" in outcome.message
+
+
+def test_someone_not_on_the_approver_list_is_refused_and_nothing_starts() -> None:
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    with Stubber(sfn):  # no response queued: any call would fail the test
+        outcome = handle_undo_click(
+            sfn, click(user="U0INTRUDER"), approver_ids=APPROVERS, apply_state_machine_arn=APPLY_ARN
+        )
+    assert outcome.status == HTTPStatus.FORBIDDEN
+
+
+def test_a_value_that_cannot_name_an_execution_is_refused() -> None:
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    with Stubber(sfn):
+        bad_value = handle_undo_click(
+            sfn, click(value="../x y"), approver_ids=APPROVERS, apply_state_machine_arn=APPLY_ARN
+        )
+        bad_block = handle_undo_click(
+            sfn, click(block="approval:x"), approver_ids=APPROVERS, apply_state_machine_arn=APPLY_ARN
+        )
+    assert (bad_value.status, bad_block.status) == (HTTPStatus.BAD_REQUEST, HTTPStatus.BAD_REQUEST)
+
+
+def test_the_summary_keeps_its_blocks_and_its_undo_line_becomes_the_verdict() -> None:
+    blocks = undone_summary(
+        [
+            {"type": "header", "text": {"type": "plain_text", "text": "Endpoint optimizer"}},
+            {
+                "type": "section",
+                "block_id": "undo:a",
+                "text": {"type": "mrkdwn", "text": "Applied schedule on a"},
+            },
+        ],
+        "undo:a",
+        "Undo of a started by <@U0APPROVER>",
+    )
+    slack = RecordingSlack()
+    slack.replace("https://hooks.slack.com/actions/T/1/x", "t", blocks)
+    assert [b.get("text", {}).get("text") for b in slack.replaced[0].blocks] == [
+        "Endpoint optimizer",
+        "Undo of a started by <@U0APPROVER>",
+    ]
