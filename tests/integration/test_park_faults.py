@@ -113,6 +113,9 @@ def fault_table(aws: EmulatedAws, scanned: ProposedAction, run: str) -> list[tup
     ]
 
 
+# Every call x every mode is ~2 minutes of CPU: `make faults` runs it; `make test` runs the calls that
+# change something (below), where a fault is most likely to lose an endpoint.
+@pytest.mark.faults
 @pytest.mark.parametrize("run", ["park", "restore"])
 def test_no_fault_at_any_call_loses_an_endpoint_or_its_autoscaling(
     aws: EmulatedAws, scanned: ProposedAction, run: str, capsys: pytest.CaptureFixture[str]
@@ -131,6 +134,33 @@ def test_no_fault_at_any_call_loses_an_endpoint_or_its_autoscaling(
     assert bad == []
     # the change itself was among the calls hit (not only the reads before it)
     assert {"DeleteEndpoint" if run == "park" else "CreateEndpoint"} <= {row[2] for row in rows}
+
+
+@pytest.fixture(scope="module")
+def fault_free_calls() -> dict[str, list[str]]:
+    """The calls of a fault-free park / restore, found once per module (the same every time)."""
+    return {}
+
+
+# The writes of a park and of a restore: the calls after which the endpoint is no longer what it was.
+CHANGING_CALLS = {
+    "park": ("DeregisterScalableTarget", "DeleteEndpoint"),
+    "restore": ("CreateEndpoint", "RegisterScalableTarget"),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", [f"{run}:{call}" for run, calls in CHANGING_CALLS.items() for call in calls])
+def test_a_fault_at_a_call_that_changes_the_endpoint_loses_nothing(
+    aws: EmulatedAws, scanned: ProposedAction, fault_free_calls: dict[str, list[str]], case: str, mode: Mode
+) -> None:
+    # GIVEN the calls of a fault-free park (and restore), WHEN `mode` hits the first `call` among them
+    run, call = case.split(":")
+    calls = fault_free_calls.get(run) or fault_free_calls.setdefault(run, calls_of(aws, scanned, run))
+    trial = park_trial if run == "park" else restore_trial
+    # THEN the endpoint serves as before, or is parked and restores identically
+    verdict = trial(aws, scanned, mode, calls.index(call) + 1)
+    assert verdict.startswith(("serving, identical", "parked, restored identically")), verdict
 
 
 def test_a_park_that_died_half_way_is_settled_before_the_next_park_snapshots(

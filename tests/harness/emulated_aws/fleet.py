@@ -396,8 +396,11 @@ def _members() -> list[tuple[FleetMember, dict[str, _Traffic]]]:
         m("demo-serverless-sentiment", "serverless", "none", "serverless already (scales to zero itself)",
           [v(instance_type=None, serverless_memory_mb=2048)],
           {"AllTraffic": _Traffic("sporadic", sporadic_days=(1, 4, 8, 11))}, days=50),
+        # MaxConcurrency 2: with the other's 5, room under the lowest starting serverless concurrency
+        # quota (10; the emulator has no Service Quotas for SageMaker) for the migration the demo applies
         m("demo-serverless-idle-faq", "serverless", "none", "serverless already, no traffic",
-          [v(instance_type=None, serverless_memory_mb=1024)], {"AllTraffic": _Traffic("none")}, days=40),
+          [v(instance_type=None, serverless_memory_mb=1024, serverless_max_concurrency=2)],
+          {"AllTraffic": _Traffic("none")}, days=40),
         m("demo-nometrics-legacy-svm", "no-metrics", "none",
           "no CloudWatch datapoints at all: signal missing is not idle",
           [v(instance_type="ml.m4.xlarge")], {"AllTraffic": _Traffic("none")}, days=90),

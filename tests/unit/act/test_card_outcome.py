@@ -49,6 +49,7 @@ def result(outcome: str, detail: str = "", savings: float | None = None) -> Acti
     [
         ("applied", "undo with: endpoint-optimizer undo 9f2c", 153.91, "Applied: scale_to_zero {e}. Saves $153.91/month. undo with: endpoint-optimizer undo 9f2c"),
         ("rolled_back", "alarm fired", None, "Rolled back, serving as before: scale_to_zero {e}. alarm fired"),
+        ("rolled_back", "rolled back, serving as before: alarm fired", None, "Rolled back, serving as before: scale_to_zero {e}. alarm fired"),
         ("refused", "in use since the scan: 9,812 invocations", None, "Refused, nothing changed: scale_to_zero {e}. in use since the scan: 9,812 invocations"),
         ("failed", "States.TaskFailed", None, "Failed: scale_to_zero {e}. States.TaskFailed"),
     ],

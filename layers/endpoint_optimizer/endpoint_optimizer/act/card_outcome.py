@@ -45,7 +45,12 @@ def outcome_text(finding: Finding, result: ActionResult) -> str:
         if result.outcome == "applied" and result.estimated_monthly_savings_usd is not None
         else ""
     )
-    detail = f" {result.detail}" if result.detail else ""
+    # A rollback's detail starts with what the verdict already says ("rolled back, serving as before: ...").
+    said = f"{verdict.lower()}: "
+    detail_text = result.detail or ""
+    if detail_text.lower().startswith(said):
+        detail_text = detail_text[len(said) :]
+    detail = f" {detail_text}" if detail_text else ""
     return f"{verdict}: {finding.action.value} {finding.endpoint_name}.{saves}{detail}"
 
 

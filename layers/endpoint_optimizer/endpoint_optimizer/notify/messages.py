@@ -122,7 +122,12 @@ class _Later:
         if not self.deferred_total:
             return []
         names = cut_inline(self.deferred, keep, total=self.deferred_total, where=self.where)
-        return [f"Deferred to a later run (MaxActionsPerRun, MaxMonthlyChangeUSD): {names}."]
+        # Two reasons put an action off: the run's limits, or a move no benchmark confirmed this run (no
+        # sample payload, the spend cap, more moves than jobs); each plan says which.
+        return [
+            f"Deferred to a later run (MaxActionsPerRun, MaxMonthlyChangeUSD, or a move awaiting its "
+            f"benchmark: each plan says why): {names}."
+        ]
 
     def waiting_lines(self, keep: int) -> list[str]:
         if not self.waiting_total:
@@ -239,7 +244,11 @@ def report_message(
         + (f" (+{unknown} with unknown price)" if unknown else "")
         + ".",
         f"Asking for approval of {len(actions)} action(s) this run"
-        + (f"; {left.deferred_total:,} deferred by MaxActionsPerRun." if left.deferred_total else "."),
+        + (
+            f"; {left.deferred_total:,} deferred (run limits, or awaiting a benchmark)."
+            if left.deferred_total
+            else "."
+        ),
     ]
     detail = [
         f"- {f.action.value} {f.endpoint_name}"
