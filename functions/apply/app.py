@@ -1,6 +1,7 @@
 """The steps of the apply workflow (statemachines/apply.asl.json): each takes the workflow's state and returns
 it with its part filled in. Start is idempotent per action id; every other step is idempotent by itself."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +15,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import TypeAdapter
 
-from endpoint_optimizer.act import apply
+from endpoint_optimizer.act import apply, night
+from endpoint_optimizer.act.schedule import NightParkSetup, ScheduleSteps
+from endpoint_optimizer.act.slack_undo import apply_workflow_arn
+from endpoint_optimizer.act.steps import ChangeSteps
 from endpoint_optimizer.infra.clients import Clients
-from endpoint_optimizer.infra.events import ApplyStepRequest, UndoStepRequest
+from endpoint_optimizer.infra.events import ApplyStepRequest, NightStepRequest, UndoStepRequest
 from endpoint_optimizer.infra.observability import (
     account_id_of,
     logger,
@@ -28,8 +32,9 @@ from endpoint_optimizer.infra.observability import (
 from endpoint_optimizer.infra.settings import ApplySettings
 from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.models import Action, ActionResult, LedgerEntry, ProposedAction
-from endpoint_optimizer.models.change import ApplyState, Change, UndoRequest, UndoState
-from endpoint_optimizer.registry import applies_without_approval, steps_for
+from endpoint_optimizer.models.change import ApplyState, Change, NightState, UndoRequest, UndoState
+from endpoint_optimizer.registry import applies_without_approval
+from endpoint_optimizer.registry import steps_for as registered_steps
 
 settings = ApplySettings.from_env()
 clients = Clients()
@@ -45,6 +50,28 @@ persistence = DynamoDBPersistenceLayer(
 )
 idempotency = IdempotencyConfig(event_key_jmespath="action_id", expires_after_seconds=7 * 24 * 3600)
 MAX_WAIT = timedelta(minutes=settings.max_wait_minutes)
+# Night parking, when the stack provides it (act/schedule.py): the schedule rung's steps carry the setup. The
+# apply workflow is <stack>-apply in the scheduler role's partition and account and this function's region.
+NIGHT = (
+    NightParkSetup(
+        schedule_group=settings.night_schedule_group,
+        scheduler_role_arn=settings.night_scheduler_role_arn,
+        apply_state_machine_arn=apply_workflow_arn(
+            f"arn:{settings.night_scheduler_role_arn.split(':')[1]}:lambda:{clients.region}:"
+            f"{settings.night_scheduler_role_arn.split(':')[4]}:function:apply",
+            settings.stack_name,
+        ),
+        state_table=settings.table_name,
+    )
+    if settings.night_schedule_group and settings.night_scheduler_role_arn and settings.stack_name
+    else None
+)
+
+
+def steps_for(action: Action) -> ChangeSteps | None:
+    """The registry's steps, the schedule rung's with this stack's night-parking setup."""
+    steps = registered_steps(action)
+    return ScheduleSteps(night=NIGHT) if isinstance(steps, ScheduleSteps) else steps
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
@@ -84,8 +111,17 @@ def release_lock(action: ProposedAction) -> None:
 
 
 def _error_text(state: ApplyState) -> str:
+    """What went wrong, for a person: a Lambda error's Cause is its JSON error payload, of which the
+    message is what a reader needs (the stack trace is in the function's logs)."""
     error = state.error or {}
-    return str(error.get("Cause") or error.get("Error") or "apply failed")[:500]
+    cause = str(error.get("Cause") or "")
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and payload.get("errorMessage"):
+        cause = str(payload["errorMessage"])
+    return (cause or str(error.get("Error") or "apply failed"))[:500]
 
 
 def run_step(request: ApplyStepRequest, home: tuple[str, str]) -> ApplyState:
@@ -179,7 +215,31 @@ def _undone(undo: UndoRequest, entry: LedgerEntry) -> ActionResult:
     )
 
 
-_requests: TypeAdapter[ApplyStepRequest | UndoStepRequest] = TypeAdapter(ApplyStepRequest | UndoStepRequest)
+def run_night_step(request: NightStepRequest) -> NightState:
+    """The night path: park for the night (one step), or restore in the morning (called again after the
+    workflow's Wait until the endpoint is back; past the deadline it fails, and the apply-failed alarm says so)."""
+    state = request.state
+    now = datetime.now(UTC)
+    if state.night.step == "park":
+        result = night.park_tonight(
+            clients, table, state.night, mode=settings.mode, skip_tag_key=settings.skip_tag_key, now=now
+        )
+        return state.model_copy(update={"result": result})
+    deadline = state.deadline or now + MAX_WAIT
+    if now >= deadline:
+        raise RuntimeError(
+            f"{state.night.endpoint_name} was not back by {deadline.isoformat()}: "
+            f"endpoint-optimizer restore {state.night.endpoint_name}"
+        )
+    restored = night.restore_morning(clients, table, state.night, now=now)
+    return state.model_copy(
+        update={"result": restored, "deadline": deadline, "wait_seconds": settings.poll_seconds}
+    )
+
+
+_requests: TypeAdapter[ApplyStepRequest | UndoStepRequest | NightStepRequest] = TypeAdapter(
+    ApplyStepRequest | UndoStepRequest | NightStepRequest
+)
 
 
 @logger.inject_lambda_context
@@ -188,6 +248,18 @@ _requests: TypeAdapter[ApplyStepRequest | UndoStepRequest] = TypeAdapter(ApplySt
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     request = _requests.validate_python(raw)
+    if isinstance(request, NightStepRequest):
+        done = run_night_step(request)
+        if done.result is not None:
+            logger.info(
+                "night step finished",
+                extra={
+                    "endpoint": done.night.endpoint_name,
+                    "step": done.night.step,
+                    "outcome": done.result.outcome,
+                },
+            )
+        return done.model_dump(mode="json")
     if isinstance(request, UndoStepRequest):
         undone = run_undo_step(request)
         if undone.result is not None:

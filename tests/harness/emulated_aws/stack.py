@@ -37,6 +37,7 @@ _HANDLED_TYPES = (
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Topic",
+    "AWS::Scheduler::ScheduleGroup",
     "AWS::SecretsManager::Secret",
     "AWS::Serverless::Function",
     "AWS::Serverless::StateMachine",
@@ -281,6 +282,12 @@ class _Deployment:
             self._put_bucket_policy(logical_id, resource.get("Properties") or {})
         for logical_id, resource in self._of_type("AWS::SNS::Topic"):
             self._create_topic(logical_id, resource.get("Properties") or {})
+        for logical_id, resource in self._of_type("AWS::Scheduler::ScheduleGroup"):
+            # Night parking's group (its schedules are created by the apply function; moto never fires them).
+            name = self.resolve((resource.get("Properties") or {}).get("Name"), logical_id)
+            arn = self.aws.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+            self.physical_ids[logical_id] = name
+            self.attributes[(logical_id, "Arn")] = arn
         for logical_id, resource in self._of_type("AWS::SecretsManager::Secret"):
             self._create_secret(logical_id, resource.get("Properties") or {})
         for logical_id, resource in self._of_type("AWS::IAM::Role"):

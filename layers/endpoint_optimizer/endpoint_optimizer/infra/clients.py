@@ -146,6 +146,11 @@ class Clients:
     def ecr(self) -> ECRClient:
         return self._client("ecr")  # type: ignore[no-any-return]
 
+    @property
+    def scheduler(self) -> Any:
+        """EventBridge Scheduler (the night-parking schedules, act/schedule.py)."""
+        return self._client("scheduler")
+
 
 # AssumeRole DurationSeconds is 900 to 43,200 (botocore sts roleDurationSecondsType, read 2026-11-30): the
 # shortest, since one target's scan ends within its Lambda's 300-second timeout.

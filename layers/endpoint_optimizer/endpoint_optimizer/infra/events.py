@@ -22,7 +22,7 @@ from endpoint_optimizer.models import (
     ScanFailure,
     Target,
 )
-from endpoint_optimizer.models.change import ApplyState, UndoState
+from endpoint_optimizer.models.change import ApplyState, NightState, UndoState
 
 
 class _Request(BaseModel):
@@ -105,6 +105,13 @@ class UndoStepRequest(_Request):
 
     step: UndoStepName
     state: UndoState
+
+
+class NightStepRequest(_Request):
+    """The apply workflow's night path (an execution a night-parking schedule started): park or restore."""
+
+    step: Literal["night"]
+    state: NightState
 
 
 # ----------------------------------------------------------- confirming moves (functions/recommend)

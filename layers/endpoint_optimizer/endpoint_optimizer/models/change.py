@@ -79,3 +79,23 @@ class UndoState(Model):
     progress: Progress | None = None
     result: ActionResult | None = None
     error: dict[str, str | None] | None = None
+
+
+class NightRequest(Model):
+    """What a night-parking schedule (EventBridge Scheduler, act/schedule.py) starts the apply workflow with:
+    park this endpoint for the night, or restore it in the morning, under the schedule change that made it."""
+
+    endpoint_name: str
+    schedule_action_id: str
+    step: Literal["park", "restore"]
+
+
+class NightState(Model):
+    """The apply workflow's state on its night path: Park or restore for the night (one step for a park;
+    a restore is called again after a Wait until the endpoint is back, or its deadline passes)."""
+
+    night: NightRequest
+    wait_seconds: int = Field(default=30, ge=0)
+    deadline: datetime | None = None  # set by the first restore call
+    result: ActionResult | None = None
+    error: dict[str, str | None] | None = None
