@@ -164,7 +164,8 @@ def run_step(request: ApplyStepRequest, home: tuple[str, str]) -> ApplyState:
 
 
 def run_undo_step(request: UndoStepRequest) -> UndoState:
-    """The undo path (the run summary's Undo button): Start undo -> Check undo -> Record undo. A refusal
+    """The undo path (the run summary's Undo button): Start undo -> Roll back for the undo -> Check undo -> Record
+    undo. A refusal
     (already undone, changed since) is the execution's result, not a failure."""
     state, undo = request.state, request.state.undo
     now = datetime.now(UTC)
@@ -186,6 +187,10 @@ def run_undo_step(request: UndoStepRequest) -> UndoState:
                 clients, table, steps, entry, now=now, wait_seconds=settings.poll_seconds, max_wait=MAX_WAIT
             )
             return state.model_copy(update={"change": change})
+        if request.step == "undo_roll_back" and state.change is not None:
+            return state.model_copy(
+                update={"change": apply.undo_roll_back(clients, table, steps, state.change)}
+            )
         if request.step == "undo_progress" and state.change is not None:
             seen = apply.undo_progress(clients, table, steps, state.change, now=now)
             return state.model_copy(update={"progress": seen})

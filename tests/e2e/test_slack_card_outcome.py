@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+from emulated_aws.rungs import sporadic_async
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack
 from tests.e2e.conftest import APPROVER, Fleet
-from tests.e2e.test_apply_every_rung import approve, sporadic_async
+from tests.e2e.test_apply_every_rung import approve
 
 
 def test_an_approved_card_is_replaced_with_the_verdict_and_then_with_the_apply_outcome(

@@ -8,11 +8,12 @@ import json
 from typing import Any
 
 from emulated_aws.loop import UndoButton, click_undo, undo_buttons
+from emulated_aws.rungs import sporadic_async
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack
 from tests.e2e.conftest import APPROVER, SIGNING_SECRET, Fleet
-from tests.e2e.test_apply_every_rung import approve, ledger, serving_state, sporadic_async
+from tests.e2e.test_apply_every_rung import approve, ledger, serving_state
 
 NOT_AN_APPROVER = "U0SOMEONEELSE"
 

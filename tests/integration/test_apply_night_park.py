@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,12 +21,14 @@ import pytest
 from emulated_aws.fleet import put_hourly_metrics
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.act import apply
-from endpoint_optimizer.act.night import park_tonight, restore_morning
+from endpoint_optimizer.act.night import night_prefix, park_tonight, restore_morning
+from endpoint_optimizer.act.park import _settle as settle_park
 from endpoint_optimizer.act.schedule import NightParkSetup, ScheduleSteps
-from endpoint_optimizer.models import ActionResult, ProposedAction
+from endpoint_optimizer.infra.clients import Clients
+from endpoint_optimizer.models import ActionResult, Intent, ProposedAction
 from endpoint_optimizer.models.change import NightState
 from tests.integration.apply_driver import SKIP_TAG, drive
-from tests.integration.faults import clients_for
+from tests.integration.faults import LambdaDied, clients_for
 from tests.integration.parkable import TABLE, table_of
 from tests.integration.test_apply_schedule import NAME, NOW, scanned_action, seed, state
 
@@ -71,9 +73,14 @@ def schedules(aws: EmulatedAws) -> dict[str, dict[str, Any]]:
 
 def run_night(aws: EmulatedAws, schedule_name: str, *, now: datetime, polls: int = 10) -> ActionResult:
     """The apply workflow's night path started with the schedule's own Target.Input."""
+    return run_night_with(clients_for(aws), aws, schedule_name, now=now, polls=polls)
+
+
+def run_night_with(
+    clients: Clients, aws: EmulatedAws, schedule_name: str, *, now: datetime, polls: int = 10
+) -> ActionResult:
     found = aws.client("scheduler").get_schedule(GroupName=GROUP, Name=schedule_name)
     night = NightState.model_validate(json.loads(found["Target"]["Input"]))
-    clients = clients_for(aws)
     table = table_of(clients)
     if night.night.step == "park":
         return park_tonight(clients, table, night.night, mode="auto", skip_tag_key=SKIP_TAG, now=now)
@@ -233,6 +240,94 @@ def test_undo_in_the_day_deletes_the_schedules(aws: EmulatedAws, scanned: Propos
         ).outcome
         == "skipped"
     )
+
+
+def park_dies_after_its_intent(aws: EmulatedAws, action_id: str, *, started: datetime) -> Intent:
+    """Tonight's park driven just past its intent (way back stored, intent open, nothing changed yet: the
+    undo's check that the endpoint is as the change left it still holds) and stopped there; its intent
+    says it started at `started`."""
+    clients = clients_for(aws)
+
+    def dies_at_deregister(model: Any, **_: Any) -> None:
+        if model.name == "DeregisterScalableTarget":
+            raise LambdaDied(model.name)
+
+    clients.autoscaling.meta.events.register("before-call", dies_at_deregister)
+    with pytest.raises(LambdaDied):
+        run_night_with(clients, aws, PARK_NAME, now=TONIGHT)
+    table = table_of(clients_for(aws))
+    (intent,) = [i for i in table.intents(NAME) if i.state == "open"]
+    assert intent.action_id.startswith(night_prefix(action_id))
+    table.put_intent(intent.model_copy(update={"started_at": started}))
+    return table.intent(NAME, intent.action_id) or intent
+
+
+def test_undo_waits_for_a_night_park_in_flight_and_restores_it(
+    aws: EmulatedAws, scanned: ProposedAction
+) -> None:
+    # GIVEN the change applied, and tonight's park in flight: its intent written, the delete about to go
+    night_seed(aws, metrics=False)
+    before = state(aws)
+    assert applied(aws, scanned).outcome == "applied"
+    # (the intent's age is read against the clock: a park that started moments ago is in flight)
+    in_flight = park_dies_after_its_intent(aws, scanned.action_id, started=datetime.now(UTC))
+    waited: list[str | None] = []
+
+    def the_park_goes_on() -> None:
+        # While the undo waits, the night's Lambda goes on: the endpoint deleted, the park recorded.
+        table = table_of(clients_for(aws))
+        waited.append(table.intent(NAME, in_flight.action_id).state)  # type: ignore[union-attr]
+        if len(waited) == 1:
+            clients = clients_for(aws)
+            for target in table.way_back(NAME, in_flight.snapshot_taken_at).scalable_targets:  # type: ignore[union-attr]
+                clients.autoscaling.deregister_scalable_target(
+                    ServiceNamespace="sagemaker",
+                    ResourceId=target.resource_id,
+                    ScalableDimension=target.scalable_dimension,  # type: ignore[arg-type]
+                )
+            clients.sagemaker.delete_endpoint(EndpointName=NAME)
+            settle_park(
+                clients.sagemaker, clients.autoscaling, table, in_flight, approved_by="night", now=TONIGHT
+            )
+
+    # WHEN the change is undone meanwhile
+    clients = clients_for(aws)
+    table = table_of(clients)
+    apply.undo(
+        clients,
+        table,
+        ScheduleSteps(night=setup_of(aws)),
+        apply.applied_entry(table, scanned.action_id),
+        now=MORNING,
+        pause=the_park_goes_on,
+    )
+    # THEN the undo waited while the park was open, then restored it: serving exactly as before, no schedule
+    assert waited[0] == "open"
+    assert schedules(aws) == {}
+    assert state(aws) == before
+    assert {(e.action_id, e.outcome) for e in table.ledger(NAME)} >= {
+        (in_flight.action_id, "applied"),
+        (scanned.action_id, "undone"),
+    }
+
+
+def test_undo_settles_a_night_park_that_died_half_way_and_ends_serving(
+    aws: EmulatedAws, scanned: ProposedAction
+) -> None:
+    # GIVEN the change applied, and a night's park whose Lambda died just after its intent an hour ago
+    # (longer than any Lambda runs): its intent open, the endpoint serving
+    night_seed(aws, metrics=False)
+    before = state(aws)
+    assert applied(aws, scanned).outcome == "applied"
+    park_dies_after_its_intent(aws, scanned.action_id, started=datetime.now(UTC) - timedelta(hours=1))
+    # WHEN the change is undone
+    undo(aws, scanned.action_id)
+    # THEN the dead park is settled (rolled back), nothing waits for it, and the endpoint serves as before
+    assert [
+        i.state for i in table_of(clients_for(aws)).intents(NAME) if i.action_id != scanned.action_id
+    ] == ["rolled_back"]
+    assert schedules(aws) == {}
+    assert state(aws) == before
 
 
 # ---- faults ---------------------------------------------------------------------------------------------

@@ -151,6 +151,35 @@ def test_applied_verified_and_undone_registers_and_deregisters_the_target(
     assert state(aws) == before
 
 
+def test_an_undo_whose_rollback_step_is_retried_completes_and_is_recorded_once(
+    aws: EmulatedAws, scanned: ProposedAction
+) -> None:
+    """GIVEN an applied schedule
+    WHEN the workflow's undo runs step by step and its rollback step runs twice (Step Functions retries it
+    when the invoke's reply is lost after the rollback was issued)
+    THEN the undo is not refused: the endpoint is back as before and the ledger says undone once."""
+    seed(aws, metrics=False)
+    before = state(aws)
+    clients = clients_for(aws)
+    table = table_of(clients)
+    assert drive(clients, table, STEPS, scanned, now=NOW).outcome == "applied"
+    entry = apply.applied_entry(table, scanned.action_id)
+    later = NOW + timedelta(days=2)
+
+    change = apply.undo_start(clients, table, STEPS, entry, now=later)
+    apply.undo_roll_back(clients, table, STEPS, change)
+    change = apply.undo_roll_back(clients, table, STEPS, change)  # the retry
+    assert not STEPS.verify(clients, change, apply.way_back_of(table, change))[0]  # on its way back
+    for _ in range(20):
+        if apply.undo_progress(clients, table, STEPS, change, now=later).state == "stable":
+            break
+    apply.undo_record(clients, table, STEPS, entry, now=later)
+
+    assert state(aws) == before
+    outcomes = [e.outcome for e in table.ledger(NAME) if e.action_id == entry.action_id]
+    assert Counter(outcomes) == Counter({"applied": 1, "undone": 1})
+
+
 def test_undo_after_the_evening_schedule_fired_restores_the_capacities_and_the_count(
     aws: EmulatedAws, scanned: ProposedAction
 ) -> None:

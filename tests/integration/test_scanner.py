@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from emulated_aws.fleet import EXECUTION_ROLE_ARN, VariantSpec, create_endpoint, put_hourly_metrics
 from emulated_aws.proxy import LatencyProxy
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.infra.clients import Clients
-from endpoint_optimizer.models import ScannedEndpoint, ScanSnapshot, VariantMetrics
+from endpoint_optimizer.models import Quota, ScannedEndpoint, ScanSnapshot, ServerlessQuotas, VariantMetrics
 from endpoint_optimizer.scan.region import scan_region
 from endpoint_optimizer.scan.state import InMemoryScanState, LocalScanState
 
@@ -325,3 +326,49 @@ def test_an_endpoint_whose_metric_query_did_not_complete_is_unscanned_never_idle
     ]
     assert set(by_name(snapshot)) == {"quiet"}
     assert variant_metrics(snapshot, "quiet", "AllTraffic").cpu_days_reported == 14
+
+
+# ------------------------------------------------------------------ the serverless quotas, once a region
+def test_the_scan_reads_the_serverless_quotas_once_per_region_and_assumes_the_aws_defaults_when_refused(
+    emulated: EmulatedAws,
+) -> None:
+    # GIVEN three endpoints, one of them serverless, in a region whose Service Quotas knows no SageMaker
+    # quota (the emulated AWS answers NoSuchResourceException for every sagemaker code)
+    endpoint(emulated, "faq", VariantSpec(instance_type=None, serverless_memory_mb=2048))
+    endpoint(emulated, "ranker")
+    endpoint(emulated, "search")
+
+    # WHEN the region is scanned
+    snapshot = scan(emulated)
+
+    # THEN the two quotas were asked for once each (per region, not per endpoint), and the snapshot
+    # records the AWS defaults, saying why they were assumed
+    assert snapshot.api_calls["servicequotas:GetServiceQuota"] == 2
+    assert snapshot.serverless_quotas == ServerlessQuotas(
+        endpoints=Quota(code="L-99AD19BF", value=5, source="default", note="NoSuchResourceException"),
+        concurrency=Quota(code="L-96300102", value=10, source="default", note="NoSuchResourceException"),
+    )
+
+
+def test_the_scan_records_the_accounts_applied_serverless_quotas(emulated: EmulatedAws) -> None:
+    # GIVEN an account whose Service Quotas answers its applied values (50 endpoints, 200 concurrency) for
+    # the two serverless quota codes, exactly as asked
+    endpoint(emulated, "ranker")
+    clients = Clients(region="us-east-1")
+    with Stubber(clients.service_quotas) as quotas:
+        for code, value in (("L-99AD19BF", 50.0), ("L-96300102", 200.0)):
+            quotas.add_response(
+                "get_service_quota",
+                {"Quota": {"ServiceCode": "sagemaker", "QuotaCode": code, "Value": value}},
+                {"ServiceCode": "sagemaker", "QuotaCode": code},
+            )
+
+        # WHEN the region is scanned
+        snapshot = scan_region(clients, account_id=emulated.account_id, lookback_days=14, now=NOW)
+        quotas.assert_no_pending_responses()
+
+    # THEN the snapshot carries them as read
+    assert snapshot.serverless_quotas == ServerlessQuotas(
+        endpoints=Quota(code="L-99AD19BF", value=50), concurrency=Quota(code="L-96300102", value=200)
+    )
+    assert snapshot.api_calls["servicequotas:GetServiceQuota"] == 2

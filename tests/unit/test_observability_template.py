@@ -194,6 +194,9 @@ def test_alarms_cover_failed_runs_failed_applies_rollbacks_and_unscanned_endpoin
     assert {
         ("AWS/States", "ExecutionsFailed", "OptimizeStateMachine"),
         ("AWS/States", "ExecutionsFailed", "ApplyStateMachine"),
+        # a night's park or morning restore the scheduler dropped or could not start: no execution failed
+        ("AWS/Scheduler", "InvocationDroppedCount", "NightParkScheduleGroup"),
+        ("AWS/Scheduler", "TargetErrorCount", "NightParkScheduleGroup"),
         (metric_names.NAMESPACE, metric_names.ROLLBACKS, service),
         (metric_names.NAMESPACE, metric_names.ENDPOINTS_NOT_SCANNED, service),
         (metric_names.NAMESPACE, metric_names.TARGETS_NOT_SCANNED, service),

@@ -132,17 +132,26 @@ EXPECTED_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "NotifyFunction": (
         "functions/notify",
-        {"TOPIC_ARN": ref("NotificationTopic"), "SLACK_WEBHOOK_SECRET_ARN": ref("SlackWebhookSecret")},
+        {
+            "TOPIC_ARN": ref("NotificationTopic"),
+            "SLACK_WEBHOOK_SECRET_ARN": ref("SlackWebhookSecret"),
+            "TABLE_NAME": ref("StateTable"),  # the ledger's month index: realised savings in the summary
+        },
     ),
     "RequestApprovalFunction": (
         "functions/request_approval",
-        {"TABLE_NAME": ref("StateTable"), "SLACK_WEBHOOK_SECRET_ARN": ref("SlackWebhookSecret")},
+        {
+            "TABLE_NAME": ref("StateTable"),
+            "SLACK_WEBHOOK_SECRET_ARN": ref("SlackWebhookSecret"),
+            "SLACK_APPROVER_IDS": ref("SlackApproverIds"),
+        },
     ),
     "SlackInteractionsFunction": (
         "functions/slack_interactions",
         {
             "TABLE_NAME": ref("StateTable"),
             "SLACK_SIGNING_SECRET_ARN": ref("SlackSigningSecret"),
+            "SLACK_BOT_TOKEN_SECRET_ARN": ref("SlackBotTokenSecret"),
             "SLACK_APPROVER_IDS": ref("SlackApproverIds"),
         },
     ),
@@ -438,6 +447,29 @@ def test_slack_interactions_can_resume_only_the_optimize_state_machine() -> None
     assert resume[0]["Resource"] == {"Fn::Sub": state_machine_arn + machine_name}
 
 
+def test_slack_interactions_may_start_and_read_undo_executions_of_the_apply_workflow_only() -> None:
+    """GIVEN the Slack interactions function (its Undo button, act/slack_undo.py)
+    WHEN its Step Functions grants besides resuming the optimize workflow are listed
+    THEN it may start the apply workflow and read its undo-* executions (a failed undo is retried under
+    the next name), nothing else."""
+    statements = inline_statements(resources_of_type(FUNCTION_TYPE)["SlackInteractionsFunction"])
+    prefix = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+    granted = sorted(
+        (action, json.dumps(statement["Resource"]))
+        for statement in statements
+        for action in as_list(statement["Action"])
+        if str(action).startswith("states:")
+        and action not in ("states:SendTaskSuccess", "states:SendTaskFailure")
+    )
+    assert granted == [
+        (
+            "states:DescribeExecution",
+            json.dumps({"Fn::Sub": f"{prefix}execution:${{AWS::StackName}}-apply:undo-*"}),
+        ),
+        ("states:StartExecution", json.dumps({"Fn::Sub": f"{prefix}stateMachine:${{AWS::StackName}}-apply"})),
+    ]
+
+
 def test_request_approval_can_end_its_own_wait_and_nothing_else_in_step_functions() -> None:
     """A card skipped because another approval is open ends its wait with SendTaskFailure, only on the
     optimize workflow (approvals.request_approval)."""
@@ -659,11 +691,22 @@ def test_the_member_role_trusts_only_the_optimizer_account_and_requires_the_exte
 # role hold of them is derived from endpoint_optimizer/registry.py (every rung's reads and writes, and what
 # every decision reads). A function's own plumbing (its state table, the artifact bucket, the member role
 # it assumes, prices, the workflow) has the tests above and below.
-ENDPOINT_SERVICES = ("sagemaker:", "tag:", "application-autoscaling:", "cloudwatch:")
+# servicequotas: the serverless quotas the serverless rung is judged by (read by the scan, re-checked by apply).
+ENDPOINT_SERVICES = ("sagemaker:", "tag:", "application-autoscaling:", "cloudwatch:", "servicequotas:")
 # The only other services the two functions that touch endpoints may use.
 OWN_PLUMBING = {
     "ScanFunction": ("sts:", "s3:", "dynamodb:"),
-    "ApplyFunction": ("dynamodb:", "s3:GetObject", "iam:PassRole", "servicequotas:"),
+    # scheduler:, s3:ListBucket and ecr:DescribeImages: night parking's schedules and its morning restore's
+    # checks (declared in the schedule rung, compared with the registry above).
+    "ApplyFunction": (
+        "dynamodb:",
+        "s3:GetObject",
+        "iam:PassRole",
+        "servicequotas:",
+        "scheduler:",
+        "s3:ListBucket",
+        "ecr:DescribeImages",
+    ),
     "RecommendFunction": ("s3:", "iam:PassRole"),
 }
 MEMBER_ROLE = "the member role (docs/member-account-role.yaml)"
@@ -995,7 +1038,8 @@ ITEM_ACTIONS = frozenset(
 READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
 STATE_TABLE_KEY_PLAN: dict[str, dict[str, set[str]]] = {
     "TargetsFunction": {},
-    "NotifyFunction": {},
+    # The run summary's realised savings: the ledger's month index, read by Query (never a Scan).
+    "NotifyFunction": {"LEDGERMONTH#": {"dynamodb:Query"}},
     "RecommendFunction": {},
     "ScanFunction": {"SCANCACHE#": {"dynamodb:Query", "dynamodb:BatchWriteItem"}},
     "AnalyzeFunction": {
@@ -1004,8 +1048,9 @@ STATE_TABLE_KEY_PLAN: dict[str, dict[str, set[str]]] = {
         "REJECTION#": {"dynamodb:BatchGetItem"},
     },
     "RequestApprovalFunction": {
-        "APPROVAL#": {"dynamodb:PutItem"},
+        "APPROVAL#": {"dynamodb:PutItem", "dynamodb:GetItem"},  # GetItem: the card told the apply outcome
         "LOCK#": {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+        "REJECTION#": {"dynamodb:GetItem"},  # the last rejection, shown on the card
     },
     "SlackInteractionsFunction": {
         "APPROVAL#": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
@@ -1018,6 +1063,7 @@ STATE_TABLE_KEY_PLAN: dict[str, dict[str, set[str]]] = {
         "SNAPSHOT#": READ_WRITE,
         "LEDGER#": READ_WRITE,
         "INTENT#": READ_WRITE,
+        "LEDGERMONTH#": {"dynamodb:PutItem"},  # each ledger entry's month-index copy (one transaction)
         # Powertools idempotency records: exactly this partition (static_pk_value, functions/apply/app.py).
         "IDEMPOTENCY#apply": {
             "dynamodb:GetItem",
@@ -1443,10 +1489,17 @@ def test_the_recommend_function_may_pass_only_the_recommender_role_and_only_to_s
 
     assert sorted((owner, as_list(s["Action"])) for owner, s in passes) == [
         ("ApplyFunction", ["iam:PassRole"]),
+        ("ApplyFunction", ["iam:PassRole"]),
         ("RecommendFunction", ["iam:PassRole"]),
     ]
     for owner, statement in passes:
         assert statement["Effect"] == "Allow"
+        if statement["Resource"] == get_att_arn("NightParkSchedulerRole"):
+            # Night parking: only the scheduler role, only to EventBridge Scheduler.
+            assert statement["Condition"] == {
+                "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+            }
+            continue
         assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
         if owner == "RecommendFunction":
             assert statement["Resource"] == get_att_arn("RecommenderRole")

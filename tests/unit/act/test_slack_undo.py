@@ -10,7 +10,7 @@ import boto3
 from botocore.stub import Stubber
 
 from endpoint_optimizer.act.approvals import BlockActions
-from endpoint_optimizer.act.slack_undo import handle_undo_click, undone_summary
+from endpoint_optimizer.act.slack_undo import MAX_ATTEMPTS, execution_name, handle_undo_click, undone_summary
 from tests.unit.fake_slack import RecordingSlack
 
 APPLY_ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:eo-apply"
@@ -36,7 +36,7 @@ def click(
     )
 
 
-def expected_start(user: str = "U0APPROVER") -> dict[str, Any]:
+def expected_start(user: str = "U0APPROVER", name: str = "undo-9f2c61d0a4b7e385") -> dict[str, Any]:
     undo = {
         "endpoint_name": "fraud-scorer-prod",
         "action_id": "9f2c61d0a4b7e385",
@@ -45,7 +45,7 @@ def expected_start(user: str = "U0APPROVER") -> dict[str, Any]:
     }
     return {
         "stateMachineArn": APPLY_ARN,
-        "name": "undo-9f2c61d0a4b7e385",
+        "name": name,
         "input": json.dumps({"undo": undo}),
     }
 
@@ -75,6 +75,11 @@ def test_a_second_click_finds_the_same_execution_and_starts_nothing_more() -> No
         stub.add_client_error(
             "start_execution", "ExecutionAlreadyExists", expected_params=expected_start("U0OTHER")
         )
+        stub.add_response(
+            "describe_execution",
+            described("undo-9f2c61d0a4b7e385", "RUNNING"),
+            {"executionArn": arn_of("undo-9f2c61d0a4b7e385")},
+        )
         outcome = handle_undo_click(
             sfn,
             click(user="U0OTHER"),
@@ -83,6 +88,77 @@ def test_a_second_click_finds_the_same_execution_and_starts_nothing_more() -> No
         )
     assert outcome.status == HTTPStatus.OK
     assert "already started" in outcome.message
+
+
+def arn_of(name: str) -> str:
+    return f"arn:aws:states:eu-west-1:123456789012:execution:eo-apply:{name}"
+
+
+def described(name: str, status: str) -> dict[str, Any]:
+    return {
+        "executionArn": arn_of(name),
+        "stateMachineArn": APPLY_ARN,
+        "status": status,
+        "startDate": 0,
+    }
+
+
+def test_a_click_after_a_failed_undo_says_so_and_starts_the_next_attempt() -> None:
+    """GIVEN the undo's first execution FAILED (its name stays taken for 90 days) WHEN Undo is clicked
+    again THEN the answer names the failure and a second execution, undo-<id>-2, starts."""
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    first, second = "undo-9f2c61d0a4b7e385", "undo-9f2c61d0a4b7e385-2"
+    with Stubber(sfn) as stub:
+        stub.add_client_error("start_execution", "ExecutionAlreadyExists", expected_params=expected_start())
+        stub.add_response("describe_execution", described(first, "FAILED"), {"executionArn": arn_of(first)})
+        stub.add_response(
+            "start_execution", {"executionArn": arn_of(second), "startDate": 0}, expected_start(name=second)
+        )
+        outcome = handle_undo_click(sfn, click(), approver_ids=APPROVERS, apply_state_machine_arn=APPLY_ARN)
+        stub.assert_no_pending_responses()
+    assert outcome.status == HTTPStatus.OK
+    assert f"({second}) after {first} FAILED" in outcome.message
+
+
+def test_a_click_while_the_retried_undo_runs_starts_nothing_more() -> None:
+    """GIVEN the first undo TIMED_OUT and its retry undo-<id>-2 is RUNNING WHEN Undo is clicked
+    THEN nothing more starts: the answer says already started (undo-<id>-2)."""
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    first, second = "undo-9f2c61d0a4b7e385", "undo-9f2c61d0a4b7e385-2"
+    with Stubber(sfn) as stub:
+        stub.add_client_error("start_execution", "ExecutionAlreadyExists", expected_params=expected_start())
+        stub.add_response(
+            "describe_execution", described(first, "TIMED_OUT"), {"executionArn": arn_of(first)}
+        )
+        stub.add_client_error(
+            "start_execution", "ExecutionAlreadyExists", expected_params=expected_start(name=second)
+        )
+        stub.add_response(
+            "describe_execution", described(second, "RUNNING"), {"executionArn": arn_of(second)}
+        )
+        outcome = handle_undo_click(sfn, click(), approver_ids=APPROVERS, apply_state_machine_arn=APPLY_ARN)
+        stub.assert_no_pending_responses()
+    assert outcome.status == HTTPStatus.OK
+    assert f"already started ({second})" in outcome.message
+
+
+def test_after_the_last_attempt_failed_the_answer_sends_the_operator_to_the_cli() -> None:
+    """GIVEN every attempt Slack may start has FAILED or was ABORTED WHEN Undo is clicked THEN nothing
+    starts and the answer says to run `endpoint-optimizer undo <id>`."""
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    with Stubber(sfn) as stub:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            name = execution_name("9f2c61d0a4b7e385", attempt)
+            stub.add_client_error(
+                "start_execution", "ExecutionAlreadyExists", expected_params=expected_start(name=name)
+            )
+            stub.add_response(
+                "describe_execution", described(name, "ABORTED"), {"executionArn": arn_of(name)}
+            )
+        outcome = handle_undo_click(sfn, click(), approver_ids=APPROVERS, apply_state_machine_arn=APPLY_ARN)
+        stub.assert_no_pending_responses()
+    assert outcome.status == HTTPStatus.OK
+    assert "run: endpoint-optimizer undo 9f2c61d0a4b7e385" in outcome.message
 
 
 def test_someone_not_on_the_approver_list_is_refused_and_nothing_starts() -> None:

@@ -7,11 +7,18 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from endpoint_optimizer.act.night import night_prefix
 from endpoint_optimizer.analysis import analyze_target
 from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.infra.events import SummaryRequest
 from endpoint_optimizer.models import Action, LedgerEntry, Outcome, Plan, ScanSnapshot
-from endpoint_optimizer.notify.ledger_text import MonthSavings, month_table, parse_month, realised_savings
+from endpoint_optimizer.notify.ledger_text import (
+    MonthSavings,
+    applied_changes,
+    month_table,
+    parse_month,
+    realised_savings,
+)
 from endpoint_optimizer.notify.messages import SLACK_MAX_BLOCKS, summary_message
 from endpoint_optimizer.notify.report import render_report
 from tests.conftest import NOW, load_event, policy
@@ -148,6 +155,69 @@ def test_a_restore_ends_a_park_and_a_later_change_ends_the_one_before() -> None:
     ]
     # park: 146/730 x 72 h = 14.40; schedule: 0.50 x 120 h = 60.00; rightsize: 292/730 x 120 h = 48.00
     assert month.total_saved_usd == pytest.approx(14.4 + 60.0 + 48.0)
+
+
+def night(name: str, schedule_action_id: str, day: int) -> list[LedgerEntry]:
+    """One night of a schedule change as the ledger has it: the night's park (22:00, unpriced: the night
+    request carries no cost, act/night.py) and the morning's restore (07:00, the park's snapshot)."""
+    parked_at, back_at = at(12, day, 22), at(12, day + 1, 7)
+    return [
+        LedgerEntry(
+            endpoint_name=name,
+            recorded_at=parked_at,
+            action=Action.PARK,
+            outcome="applied",
+            approved_by=f"night schedule of change {schedule_action_id}",
+            snapshot_taken_at=parked_at,
+            action_id=f"{night_prefix(schedule_action_id)}202612{day:02d}",
+        ),
+        LedgerEntry(
+            endpoint_name=name,
+            recorded_at=back_at,
+            action="restore",
+            outcome="restored",
+            approved_by=f"morning schedule of change {schedule_action_id}",
+            snapshot_taken_at=parked_at,
+        ),
+    ]
+
+
+def test_night_parks_and_morning_restores_are_part_of_their_schedule_change() -> None:
+    """GIVEN a schedule change with night parking applied on the 1st ($730 -> $400 a month, the parked
+    hours in its after-cost) and 9 nights parked and restored since
+    WHEN December is read on the 11th
+    THEN the schedule change alone counts, all 10 days: $330/730 x 240 h = $108.49; no night is a change."""
+    entries = [applied("nightly", at(12, 1), action=Action.SCHEDULE, action_id="s", after=400.0)]
+    for day in range(1, 10):
+        entries += night("nightly", "s", day)
+
+    month = realised_savings(entries, DECEMBER, now=at(12, 11))
+
+    assert [(c.action, c.action_id, c.days) for c in month.changes] == [("schedule", "s", 10.0)]
+    assert month.total_saved_usd == pytest.approx(330.0 * 240 / 730)
+    assert month.headline() == "Saved this month so far: $108.49 across 1 change"
+    assert [(c.action, c.in_effect_until) for c in applied_changes(entries, at(12, 11))] == [
+        ("schedule", None)
+    ]
+
+
+def test_an_approved_park_and_its_restore_still_end_a_schedule_change_with_night_parking() -> None:
+    """GIVEN a schedule change with night parking on the 1st, a night on the 2nd, and a park someone
+    approved on the 5th (restored on the 8th)
+    WHEN December is read on the 11th
+    THEN the schedule counts until the approved park (4 days), the park 3 days; the night is no change."""
+    entries = [
+        applied("nightly", at(12, 1), action=Action.SCHEDULE, action_id="s", after=400.0),
+        *night("nightly", "s", 2),
+        applied("nightly", at(12, 5), action=Action.PARK, action_id="p", before=146.0, after=0.0),
+        LedgerEntry(endpoint_name="nightly", recorded_at=at(12, 8), action="restore", outcome="restored"),
+    ]
+
+    month = realised_savings(entries, DECEMBER, now=at(12, 11))
+
+    assert [(c.action, c.days) for c in month.changes] == [("schedule", 4.0), ("park", 3.0)]
+    # schedule: 330/730 x 96 h = 43.40; park: 146/730 x 72 h = 14.40
+    assert month.total_saved_usd == pytest.approx(330.0 * 96 / 730 + 14.4)
 
 
 def test_a_change_of_unknown_cost_is_listed_but_never_counted_as_zero() -> None:

@@ -448,17 +448,23 @@ def undo_start(
     wait_seconds: int = 30,
     max_wait: timedelta = timedelta(hours=2),
 ) -> Change:
-    """Start bringing the endpoint back to the way back of an applied change: only while it is still as
-    the change left it (else nobody's later change is overwritten). The change's deadline bounds the wait."""
+    """The undo of an applied change, checked: only while the endpoint is still as the change left it
+    (else nobody's later change is overwritten). The change's deadline bounds the wait. Reads only:
+    `undo_roll_back`, its own step, starts the way back -- a retry of this step (its reply lost) then
+    never finds the rollback under way and refuses it while the ledger still says applied."""
     change = _undo_change(entry, now=now, wait_seconds=wait_seconds)
-    way_back = way_back_of(table, change)
-    at_target, detail = steps.verify(clients, change, way_back)
+    at_target, detail = steps.verify(clients, change, way_back_of(table, change))
     if not at_target:
         raise UndoRefused(
             f"{entry.endpoint_name} is no longer as change {entry.action_id} left it ({detail}); nothing undone"
         )
-    steps.roll_back(clients, change, way_back)
     return change.model_copy(update={"deadline": now + max_wait})
+
+
+def undo_roll_back(clients: Clients, table: StateStore, steps: ChangeSteps, change: Change) -> Change:
+    """Start bringing the endpoint back to the way back; idempotent, so a retried step is harmless."""
+    steps.roll_back(clients, change, way_back_of(table, change))
+    return change
 
 
 def undo_progress(
@@ -508,7 +514,7 @@ def undo(
 ) -> LedgerEntry:
     """The operator's undo (`endpoint-optimizer undo`): the workflow's undo steps in one call, polling
     with `pause` between reads."""
-    change = undo_start(clients, table, steps, entry, now=now)
+    change = undo_roll_back(clients, table, steps, undo_start(clients, table, steps, entry, now=now))
     way_back = way_back_of(table, change)
     for _ in range(polls):
         seen = steps.rollback_progress(clients, change, way_back)

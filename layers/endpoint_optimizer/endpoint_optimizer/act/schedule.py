@@ -30,25 +30,29 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from botocore.exceptions import ClientError
 
 from endpoint_optimizer.act.endpoint_state import ActionRefused, endpoint_status, error_code
-from endpoint_optimizer.act.night import parked_by_schedule
+from endpoint_optimizer.act.night import night_prefix, parked_by_schedule
+from endpoint_optimizer.act.park import _settle as settle_park
 from endpoint_optimizer.act.restore import restore
 from endpoint_optimizer.decide.night import PARK_AT_NIGHT_TAG, parse_window
 from endpoint_optimizer.decide.rules.schedule import OFF_HOURS_FLOOR, TIMEZONE_TAG, time_zone
 from endpoint_optimizer.decide.thresholds import BUSINESS_HOURS
 from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.infra.stores import StateTable
-from endpoint_optimizer.models import Finding, ProposedAction, WayBack
+from endpoint_optimizer.models import Action, Finding, Intent, ProposedAction, WayBack
 from endpoint_optimizer.models.change import Change, Progress
 from endpoint_optimizer.scan.inventory import variant_resource_id
 
 DIMENSION: Final[Literal["sagemaker:variant:DesiredInstanceCount"]] = "sagemaker:variant:DesiredInstanceCount"
 SCALE_UP_LEAD_MINUTES = 30  # instances take minutes to come into service: scale up before the day starts
+# A night's park runs in one Lambda invocation, 15 minutes at most (Lambda's maximum timeout, AWS Lambda
+# quotas, read 2026-12-01): an intent open longer is a park that died half-way, not one in flight.
+NIGHT_PARK_LIFETIME = timedelta(minutes=15)
 
 
 def _action_names(endpoint_name: str) -> tuple[str, str]:
@@ -226,13 +230,51 @@ def _parked_tonight(clients: Clients, change: Change, night: dict[str, Any]) -> 
     return parked_by_schedule(table, change.endpoint_name, change.action_id)
 
 
+def _night_in_flight(table: StateTable, change: Change) -> Intent | None:
+    """Tonight's park of this change under way: park() wrote its intent and may be deleting the endpoint
+    now, before its ledger entry says parked."""
+    prefix = night_prefix(change.action_id)
+    return next(
+        (
+            intent
+            for intent in table.intents(change.endpoint_name)
+            if intent.state == "open" and intent.action == Action.PARK and intent.action_id.startswith(prefix)
+        ),
+        None,
+    )
+
+
+def _settle_the_night(clients: Clients, change: Change, table: StateTable, now: datetime) -> str | None:
+    """Why the undo must wait for tonight's park (None: no park in flight). A park whose Lambda is past its
+    hard limit died half-way: it is settled as park() settles it (gone -> parked, serving -> rolled back)."""
+    in_flight = _night_in_flight(table, change)
+    if in_flight is None:
+        return None
+    if now - in_flight.started_at < NIGHT_PARK_LIFETIME:
+        return f"tonight's park {in_flight.action_id} is under way; restored once it settles"
+    settle_park(
+        clients.sagemaker,
+        clients.autoscaling,
+        table,
+        in_flight,
+        approved_by=f"night schedule of change {change.action_id}",
+        now=now,
+    )
+    return None
+
+
 def _restore_the_night(clients: Clients, change: Change, night: dict[str, Any]) -> Progress:
     """Schedules gone first (no park may start meanwhile), then a night's park restored: waiting until the
-    endpoint is back with its autoscaling."""
+    endpoint is back with its autoscaling. A park in flight (its intent open) is waited for first: were the
+    undo to go on, the park would complete after it and nothing would bring the endpoint back."""
     _delete_night_schedules(clients, night)
+    table = StateTable(clients.dynamodb, night["state_table"])
+    # The rollback steps take no clock (act/steps.py): the in-flight park is aged and settled as it happens.
+    waiting = _settle_the_night(clients, change, table, datetime.now(UTC))
+    if waiting:
+        return Progress(state="waiting", detail=waiting)
     if not _parked_tonight(clients, change, night):
         return Progress(state="stable")
-    table = StateTable(clients.dynamodb, night["state_table"])
     restore(
         clients.sagemaker,
         clients.autoscaling,

@@ -40,7 +40,15 @@ from endpoint_optimizer.act.capture import missing_autoscaling, replay_autoscali
 from endpoint_optimizer.act.endpoint_state import ActionRefused, error_code, is_missing
 from endpoint_optimizer.act.restore import recreate_models_and_config
 from endpoint_optimizer.infra.clients import Clients
-from endpoint_optimizer.models import Finding, ProposedAction, WayBack
+from endpoint_optimizer.models import (
+    DEFAULT_SERVERLESS_CONCURRENCY_QUOTA,
+    DEFAULT_SERVERLESS_ENDPOINTS_QUOTA,
+    SERVERLESS_CONCURRENCY_QUOTA_NAME,
+    SERVERLESS_ENDPOINTS_QUOTA_NAME,
+    Finding,
+    ProposedAction,
+    WayBack,
+)
 from endpoint_optimizer.models.change import Change, Progress
 
 if TYPE_CHECKING:
@@ -71,17 +79,15 @@ CONCURRENCY_RANGE = (1, 200)
 # EndpointConfigName, read 2026-12-01).
 CONFIG_NAME_CHARS = 63
 
-# Service Quotas (service code `sagemaker`), found by name: their quota codes are not published in the
-# SageMaker docs, and the names are what the console shows (read 2026-12-01 from public deployment notes).
-ENDPOINTS_QUOTA_NAME = "maximum number of serverless endpoints"
-CONCURRENCY_QUOTA_NAME = "maximum total concurrency"
+# Service Quotas (service code `sagemaker`), found by name; their codes, default values and sources are in
+# models/scan.py, shared with the scan (which reads them by code) and the serverless rung.
+ENDPOINTS_QUOTA_NAME = SERVERLESS_ENDPOINTS_QUOTA_NAME
+CONCURRENCY_QUOTA_NAME = SERVERLESS_CONCURRENCY_QUOTA_NAME
 # When Service Quotas does not list them (the emulated AWS has no SageMaker quotas; AWS answers
-# NoSuchResourceException for a service or quota it does not know in the region): the lowest starting
-# values seen publicly -- 5 serverless endpoints and a total concurrency of 10 in some new accounts
-# (re:Post QUY0gXNLrdTH6eqqA4hv5FeA "dropped from 200 to 10"; public deployment notes, 2025-2026), below
-# the 2023 documented 50 endpoints and 1000 concurrency. Conservative: a refusal names the numbers.
-FALLBACK_ENDPOINTS_QUOTA = 5
-FALLBACK_CONCURRENCY_QUOTA = 10
+# NoSuchResourceException for a service or quota it does not know in the region): AWS's default values,
+# the lowest seen publicly. Conservative: a refusal names the numbers.
+FALLBACK_ENDPOINTS_QUOTA = DEFAULT_SERVERLESS_ENDPOINTS_QUOTA
+FALLBACK_CONCURRENCY_QUOTA = DEFAULT_SERVERLESS_CONCURRENCY_QUOTA
 
 
 # ---- helpers ----------------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ with the same execution ("StartExecution" and "ExecutionAlreadyExists", AWS Step
 read 2026-12-01). The input carries the click's own action_ts, so a second click (anyone's) is answered
 "already started", and a retry of the same request finds the same execution. The undo itself then refuses
 a change the ledger says is not applied any more.
+
+A name stays taken for 90 days after its execution closed ("StartExecution", same reference), so an undo
+that FAILED, TIMED_OUT or was ABORTED is retried under the next attempt's name, `undo-<action_id>-<n>`
+(at most MAX_ATTEMPTS, then the CLI). Retrying is safe: every attempt re-checks the ledger and the endpoint.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 # Execution names: 1-80 characters of letters, digits, - and _ (StartExecution `name`, botocore
-# stepfunctions 2016-11-23 model; "undo-" leaves 75). Action ids are 16 hex digits (decide/plan.py).
-_ACTION_ID = re.compile(r"[A-Za-z0-9_-]{1,75}")
+# stepfunctions 2016-11-23 model; "undo-" and a retry's "-<n>" leave 73). Action ids are 16 hex digits
+# (decide/plan.py).
+_ACTION_ID = re.compile(r"[A-Za-z0-9_-]{1,73}")
 # SageMaker endpoint names: "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}" (CreateEndpoint, botocore sagemaker model).
 _ENDPOINT = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
@@ -41,8 +46,22 @@ def apply_workflow_arn(function_arn: str, stack_name: str) -> str:
     return f"arn:{partition}:states:{region}:{account}:stateMachine:{stack_name}-apply"
 
 
-def execution_name(action_id: str) -> str:
-    return f"undo-{action_id}"
+# Slack waits 3 seconds for the answer: each attempt found closed costs one DescribeExecution and one
+# StartExecution more, so the attempts from Slack are few; past them the operator runs the CLI.
+MAX_ATTEMPTS = 5
+# DescribeExecution's status enum (botocore stepfunctions 2016-11-23 model, read 2026-12-01): these end an
+# execution without its work done. PENDING_REDRIVE is an execution someone is redriving: still on its way.
+_CLOSED_UNDONE = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+def execution_name(action_id: str, attempt: int = 1) -> str:
+    """`undo-<action_id>` for the first attempt, `undo-<action_id>-<n>` after it."""
+    return f"undo-{action_id}" if attempt == 1 else f"undo-{action_id}-{attempt}"
+
+
+def execution_arn(apply_state_machine_arn: str, name: str) -> str:
+    """arn:<partition>:states:<region>:<account>:execution:<state machine name>:<execution name>."""
+    return f"{apply_state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
 def undo_request(interaction: BlockActions) -> UndoRequest | None:
@@ -77,24 +96,43 @@ def handle_undo_click(
     request = undo_request(interaction)
     if request is None:
         return InteractionOutcome(HTTPStatus.BAD_REQUEST, "not an Undo button of a run summary")
-    name = execution_name(request.action_id)
+    unreachable = InteractionOutcome(
+        HTTPStatus.SERVICE_UNAVAILABLE, "could not reach the workflow; click again"
+    )
+    earlier: list[str] = []  # the attempts found closed without the undo done, as "<name> <STATUS>"
     try:
-        stepfunctions.start_execution(
-            stateMachineArn=apply_state_machine_arn,
-            name=name,
-            input=json.dumps({"undo": request.model_dump(mode="json")}),
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            name = execution_name(request.action_id, attempt)
+            try:
+                stepfunctions.start_execution(
+                    stateMachineArn=apply_state_machine_arn,
+                    name=name,
+                    input=json.dumps({"undo": request.model_dump(mode="json")}),
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                    return unreachable
+                status = stepfunctions.describe_execution(
+                    executionArn=execution_arn(apply_state_machine_arn, name)
+                )["status"]
+                if status in _CLOSED_UNDONE:
+                    earlier.append(f"{name} {status}")
+                    continue
+                return InteractionOutcome(
+                    HTTPStatus.OK,
+                    f"The undo of {request.endpoint_name} was already started ({name}); nothing more to do.",
+                )
+            again = f" after {', '.join(earlier)}" if earlier else ""
             return InteractionOutcome(
-                HTTPStatus.OK,
-                f"The undo of {request.endpoint_name} was already started ({name}); nothing more to do.",
+                HTTPStatus.OK, f"Undo of {request.endpoint_name} started by <@{user_id}> ({name}){again}."
             )
-        return InteractionOutcome(HTTPStatus.SERVICE_UNAVAILABLE, "could not reach the workflow; click again")
-    except BotoCoreError:
-        return InteractionOutcome(HTTPStatus.SERVICE_UNAVAILABLE, "could not reach the workflow; click again")
+    except (ClientError, BotoCoreError):
+        return unreachable
     return InteractionOutcome(
-        HTTPStatus.OK, f"Undo of {request.endpoint_name} started by <@{user_id}> ({name})."
+        HTTPStatus.OK,
+        f"The undo of {request.endpoint_name} did not finish in {MAX_ATTEMPTS} attempts "
+        f"({', '.join(earlier)}); see why in the executions, then run: "
+        f"endpoint-optimizer undo {request.action_id}",
     )
 
 

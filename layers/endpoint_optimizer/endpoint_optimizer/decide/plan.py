@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from endpoint_optimizer.decide.ladder import decide, decide_fleet, unscanned_finding
 from endpoint_optimizer.decide.pricing import PriceBook
 from endpoint_optimizer.decide.rules import risk_rank, rung_for
+from endpoint_optimizer.decide.rules.serverless import within_serverless_quotas
 from endpoint_optimizer.infra.settings import Policy
 from endpoint_optimizer.infra.targets import Home
 from endpoint_optimizer.models import (
@@ -48,7 +49,8 @@ def report_only(finding: Finding, home: Home | None) -> Finding:
 def plan_for(
     snapshot: ScanSnapshot, prices: PriceBook, policy: Policy, now: datetime, *, home: Home | None = None
 ) -> Plan:
-    """One target's plan: every scanned endpoint decided once."""
+    """One target's plan: every scanned endpoint decided once, then the region's serverless moves held
+    to the account's serverless quotas (a target is one account and region: the quotas' scope)."""
     return Plan(
         generated_at=now,
         region=snapshot.region,
@@ -56,13 +58,16 @@ def plan_for(
         findings=[
             report_only(finding, home)
             for finding in [
-                *decide_fleet(
-                    [
-                        with_scan_facts(decide(scanned, prices, policy, now), scanned, snapshot)
-                        for scanned in snapshot.endpoints
-                    ],
-                    snapshot.endpoints,
-                    prices,
+                *within_serverless_quotas(
+                    decide_fleet(
+                        [
+                            with_scan_facts(decide(scanned, prices, policy, now), scanned, snapshot)
+                            for scanned in snapshot.endpoints
+                        ],
+                        snapshot.endpoints,
+                        prices,
+                    ),
+                    snapshot,
                 ),
                 *(unscanned_finding(item, snapshot) for item in snapshot.unscanned),
             ]

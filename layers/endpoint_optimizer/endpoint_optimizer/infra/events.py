@@ -90,7 +90,7 @@ class CardOutcomeRequest(_Request):
 ApplyStepName = Literal[
     "start", "act", "progress", "verify", "roll_back", "rollback_progress", "record_rollback"
 ]
-UndoStepName = Literal["undo_start", "undo_progress", "undo_record"]
+UndoStepName = Literal["undo_start", "undo_roll_back", "undo_progress", "undo_record"]
 
 
 class ApplyStepRequest(_Request):

@@ -123,6 +123,11 @@ class ApplySettings(_Settings):
     # before it is rolled back (blue/green bake and termination waits included).
     poll_seconds: int = Field(alias="APPLY_POLL_SECONDS", ge=0, le=600)
     max_wait_minutes: int = Field(alias="APPLY_MAX_WAIT_MINUTES", ge=10, le=480)
+    # Night parking (act/schedule.py): the schedule group, the role EventBridge Scheduler starts the apply
+    # workflow with, and the apply workflow. Empty: the stack has no night parking (such a change is refused).
+    night_schedule_group: str = Field(default="", alias="NIGHT_PARK_SCHEDULE_GROUP")
+    night_scheduler_role_arn: str = Field(default="", alias="NIGHT_PARK_SCHEDULER_ROLE_ARN")
+    stack_name: str = Field(default="", alias="STACK_NAME")  # the apply workflow is <stack>-apply
 
 
 class TargetsSettings(_Settings):

@@ -150,6 +150,65 @@ class UnscannedEndpoint(Model):
     reason: str
 
 
+# The account's Serverless Inference quotas per region, Service Quotas service code `sagemaker` (quota codes
+# and AWS default values as ListAWSDefaultServiceQuotas lists them: "Maximum number of serverless
+# endpoints" L-99AD19BF, 5; "Maximum total concurrency that can be allocated across all serverless
+# endpoints" L-96300102, 10 -- gruntwork-io/terraform-aws-utilities docs/quotas.md, 2024-02-10; the
+# concurrency code also in public deployment notes, 2025-2026; read 2026-12-01). Accounts have been seen
+# to start at these values (re:Post QUY0gXNLrdTH6eqqA4hv5FeA, "dropped from 200 to 10"), below the 2023
+# developer guide's 50 endpoints and 1000 concurrency: the lowest, so a quota not read is never
+# overestimated. The scan reads them (scan/quotas.py), the serverless rung counts against them
+# (decide/rules/serverless.py), and apply checks them again (act/serverless.py).
+SERVICE_QUOTAS_SAGEMAKER = "sagemaker"
+SERVERLESS_ENDPOINTS_QUOTA_CODE = "L-99AD19BF"
+SERVERLESS_CONCURRENCY_QUOTA_CODE = "L-96300102"
+SERVERLESS_ENDPOINTS_QUOTA_NAME = "maximum number of serverless endpoints"
+SERVERLESS_CONCURRENCY_QUOTA_NAME = "maximum total concurrency"
+DEFAULT_SERVERLESS_ENDPOINTS_QUOTA = 5
+DEFAULT_SERVERLESS_CONCURRENCY_QUOTA = 10
+
+
+class Quota(Model):
+    """One Service Quotas value as the scan read it, or the AWS default it assumed (and why)."""
+
+    code: str  # the quota code, e.g. L-96300102
+    value: int
+    # "service_quotas": the account's applied value; "default": not read, the AWS default assumed.
+    source: Literal["service_quotas", "default"] = "service_quotas"
+    note: str | None = None  # why it was not read (the error code), when source is "default"
+
+    def cite(self) -> str:
+        """How a reason names it: "Service Quotas L-96300102", plus what was assumed when not read."""
+        if self.source == "service_quotas":
+            return f"Service Quotas {self.code}"
+        return f"Service Quotas {self.code} not read ({self.note or 'unknown'}): AWS default {self.value} assumed"
+
+
+class ServerlessQuotas(Model):
+    """The two quotas a move to Serverless Inference must fit, in the snapshot's account and region."""
+
+    endpoints: Quota  # serverless endpoints per region
+    concurrency: Quota  # total MaxConcurrency of the serverless endpoints per region
+
+    @classmethod
+    def defaults(cls, note: str) -> ServerlessQuotas:
+        """Both AWS defaults, assumed because of `note`."""
+        return cls(
+            endpoints=Quota(
+                code=SERVERLESS_ENDPOINTS_QUOTA_CODE,
+                value=DEFAULT_SERVERLESS_ENDPOINTS_QUOTA,
+                source="default",
+                note=note,
+            ),
+            concurrency=Quota(
+                code=SERVERLESS_CONCURRENCY_QUOTA_CODE,
+                value=DEFAULT_SERVERLESS_CONCURRENCY_QUOTA,
+                source="default",
+                note=note,
+            ),
+        )
+
+
 class ScanSnapshot(Model):
     account_id: str
     region: str
@@ -163,6 +222,9 @@ class ScanSnapshot(Model):
     # Metric series (MetricStat queries) asked of GetMetricData: what it bills, per metric requested,
     # whatever the time range (additive; 0 from a snapshot written before the incremental history).
     metric_series_requested: int = 0
+    # The serverless quotas of the account and region (additive; None from a snapshot written before the
+    # scan read them: the rung then assumes the AWS defaults).
+    serverless_quotas: ServerlessQuotas | None = None
 
 
 ACCOUNT_ID_PATTERN = r"^\d{12}$"

@@ -3,7 +3,8 @@
 Savings to date are (monthly cost before - after) / 730 hours x the hours the change has been in effect:
 from when it was applied until the endpoint's next restore or applied change, or the change's own undo
 or rollback, else until `now`. A park restored later counts only the parked span; an entry without a
-cost saves "unknown", never 0.
+cost saves "unknown", never 0. A schedule change's night parks and morning restores are part of it (its
+after-cost counts the parked hours): they neither end it nor count as changes.
 
 Realised savings of a month (`realised_savings`) are the same hours cut to that calendar month (UTC):
 the CLI's `ledger --month`, the weekly summary and the HTML report.
@@ -15,8 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from endpoint_optimizer.act.night import night_prefix
 from endpoint_optimizer.infra.stores.ledger import MONTHS_KEPT, LedgerStore, month_of
-from endpoint_optimizer.models import HOURS_PER_MONTH, LedgerEntry
+from endpoint_optimizer.models import HOURS_PER_MONTH, Action, LedgerEntry
 from endpoint_optimizer.notify.slack import usd
 
 
@@ -58,14 +60,33 @@ def _ends_it(applied: LedgerEntry, later: LedgerEntry) -> bool:
     return False
 
 
+def _nights(history: list[LedgerEntry]) -> list[LedgerEntry]:
+    """The entries of night parking on one endpoint: each night's park (action id `night_prefix(<schedule
+    change>)...`, act/night.py) and the restore that brought it back (same snapshot). They are part of the
+    schedule change, whose after-cost already counts the parked hours (decide/rules/schedule.py), so they
+    neither end it nor count as changes of their own."""
+    prefixes = tuple(
+        night_prefix(e.action_id)
+        for e in history
+        if e.action == Action.SCHEDULE and e.outcome == "applied" and e.action_id
+    )
+    if not prefixes:
+        return []
+    parks = [e for e in history if e.action == Action.PARK and (e.action_id or "").startswith(prefixes)]
+    snapshots = {e.snapshot_taken_at for e in parks if e.snapshot_taken_at is not None}
+    restores = [e for e in history if e.outcome == "restored" and e.snapshot_taken_at in snapshots]
+    return parks + restores
+
+
 def _applied_spans(entries: Iterable[LedgerEntry]) -> list[tuple[LedgerEntry, datetime | None]]:
     """Each applied change with when it stopped being in effect (None: still is)."""
     by_endpoint: dict[str, list[LedgerEntry]] = {}
     for entry in entries:
         by_endpoint.setdefault(entry.endpoint_name, []).append(entry)
     spans: list[tuple[LedgerEntry, datetime | None]] = []
-    for history in by_endpoint.values():
-        history.sort(key=lambda e: e.recorded_at)
+    for everything in by_endpoint.values():
+        nights = {id(e) for e in _nights(everything)}
+        history = sorted((e for e in everything if id(e) not in nights), key=lambda e: e.recorded_at)
         for index, entry in enumerate(history):
             if entry.outcome != "applied" or entry.action == "restore":
                 continue

@@ -5,9 +5,9 @@ described again), and a time budget: past it no new work starts, and the snapsho
 instead of the Lambda dying mid-scan.
 
 The phases, in order (`scan_region`): list the endpoints, and read the region-wide pages (tags,
-autoscaling, inference components) while the changed endpoints and their configs are described; describe
-the changed inference components; give each endpoint its tags, autoscaling and components; read the
-metrics; remember what was described and assemble the snapshot.
+autoscaling, inference components, the serverless quotas) while the changed endpoints and their configs
+are described; describe the changed inference components; give each endpoint its tags, autoscaling
+and components; read the metrics; remember what was described and assemble the snapshot.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from endpoint_optimizer.models import (
     ScannedEndpoint,
     ScanSnapshot,
     ScheduledAction,
+    ServerlessQuotas,
     UnscannedEndpoint,
     VariantMetrics,
 )
@@ -47,6 +48,7 @@ from endpoint_optimizer.scan.inventory import (
     variant_resource_id,
 )
 from endpoint_optimizer.scan.metrics import look_back_window
+from endpoint_optimizer.scan.quotas import read_serverless_quotas
 from endpoint_optimizer.scan.state import (
     CachedComponent,
     CachedEndpoint,
@@ -80,6 +82,8 @@ class Inventory:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     scalable_targets: dict[str, list[ScalableTarget]] = field(default_factory=dict)
     scheduled_actions: dict[str, list[ScheduledAction]] = field(default_factory=dict)
+    # The account's serverless quotas in the region (two GetServiceQuota calls a region, not an endpoint).
+    serverless_quotas: ServerlessQuotas | None = None
 
 
 @dataclass(frozen=True)
@@ -150,11 +154,13 @@ class RegionScan:
             targets = pool.submit(scalable_targets_by_resource, self.clients.autoscaling, self.count)
             actions = pool.submit(scheduled_actions_by_resource, self.clients.autoscaling, self.count)
             components = pool.submit(list_inference_components, self.clients.sagemaker, self.count)
+            quotas = pool.submit(read_serverless_quotas, self.clients.service_quotas, self.count)
             self.describe_endpoints(pool, summaries, inventory)
             self.describe_components(pool, components, inventory)
             inventory.tags = tags.result()
             inventory.scalable_targets = targets.result()
             inventory.scheduled_actions = actions.result()
+            inventory.serverless_quotas = quotas.result()
         except BaseException:
             # Fail now: do not wait for every queued describe (a large region would hit the Lambda timeout).
             pool.shutdown(wait=False, cancel_futures=True)
@@ -306,6 +312,7 @@ def assemble_snapshot(
     *,
     now: datetime,
     lookback_days: int,
+    serverless_quotas: ServerlessQuotas | None = None,
 ) -> ScanSnapshot:
     return ScanSnapshot(
         account_id=scan.account_id,
@@ -321,6 +328,7 @@ def assemble_snapshot(
         unscanned=unscanned,
         api_calls=dict(sorted(scan.count.counts.items())),
         metric_series_requested=reads.series_requested,
+        serverless_quotas=serverless_quotas,
     )
 
 
@@ -351,4 +359,12 @@ def scan_region(
     if state is not None:
         state.save(scan.memory_after(inventory, reads))
     unscanned = [*inventory.unscanned, *reads.unscanned()]
-    return assemble_snapshot(scan, endpoints, unscanned, reads, now=now, lookback_days=lookback_days)
+    return assemble_snapshot(
+        scan,
+        endpoints,
+        unscanned,
+        reads,
+        now=now,
+        lookback_days=lookback_days,
+        serverless_quotas=inventory.serverless_quotas,
+    )

@@ -1,5 +1,11 @@
 """Serverless Inference: sporadic traffic on a CPU endpoint that fits serverless memory and concurrency
-is moved to pay-per-use (the endpoint is recreated: minutes without service)."""
+is moved to pay-per-use (the endpoint is recreated: minutes without service).
+
+The account's serverless quotas (serverless endpoints per region, their total MaxConcurrency per region)
+are judged per region, after every endpoint of the snapshot was decided (`within_serverless_quotas`,
+called by decide.plan.plan_for): a move that one more endpoint or its concurrency would take past a
+quota is blocked with the numbers, never sent for an approval that apply would refuse.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from endpoint_optimizer.decide.thresholds import (
     SPORADIC_ACTIVE_SHARE,
     SPORADIC_MAX_CONCURRENCY,
 )
-from endpoint_optimizer.models import Action
+from endpoint_optimizer.models import Action, Finding, Quota, ScanSnapshot, ServerlessQuotas
 
 
 def serverless_memory_mb(used_mb: float) -> int:
@@ -76,10 +82,16 @@ SERVERLESS_PERMISSIONS = (
 )
 
 
+# What judging it reads beyond every decision's reads: the account's two serverless quotas in the region
+# (scan/quotas.py, GetServiceQuota by quota code, once a region).
+SERVERLESS_READS = ("servicequotas:GetServiceQuota",)
+
+
 @rung(
     Action.MIGRATE_SERVERLESS,
     position=3,
     risk_rank=5,
+    reads=SERVERLESS_READS,
     writes=SERVERLESS_PERMISSIONS,
     applied=True,
 )
@@ -178,3 +190,89 @@ def migrate_serverless(ctx: Context) -> Proposal | None:
         },
         blocked_by=blockers,
     )
+
+
+# ------------------------------------------------------------------ the region's serverless quotas
+NOT_READ_NOTE = "not in this snapshot, written before the scan read quotas"
+
+
+def serverless_in_use(snapshot: ScanSnapshot) -> tuple[int, int]:
+    """(serverless endpoints, their total MaxConcurrency) among the snapshot's endpoints. An endpoint the
+    scan could not read is not counted: apply counts again from ListEndpoints before it acts."""
+    endpoints = concurrency = 0
+    for scanned in snapshot.endpoints:
+        serverless = [v for v in scanned.endpoint.variants if v.is_serverless]
+        if serverless:
+            endpoints += 1
+            concurrency += sum(v.serverless_max_concurrency or 0 for v in serverless)
+    return endpoints, concurrency
+
+
+def _max_concurrency(finding: Finding) -> int:
+    """What the move deploys (the rung's evidence, as act/serverless.py reads it)."""
+    value = finding.evidence.get("max_concurrency")
+    return int(value) if isinstance(value, int | float) and value >= 1 else 1
+
+
+def _over_quota(region: str, quota: Quota, *, in_use: int, taken: int, needed: int, what: str) -> str | None:
+    """The blocker when `in_use` + `taken` (by this plan's moves) + `needed` exceeds `quota`."""
+    if in_use + taken + needed <= quota.value:
+        return None
+    proposed = f", {taken} more taken by moves proposed before it in this plan" if taken else ""
+    if what == "endpoints":
+        return (
+            f"serverless quota: {in_use} of {quota.value} serverless endpoints in use in {region}{proposed} "
+            f"({quota.cite()}); request a quota increase to move it"
+        )
+    return (
+        f"serverless quota: MaxConcurrency {in_use} of {quota.value} in use in {region}{proposed}, "
+        f"{needed} more for this endpoint would exceed it ({quota.cite()}); request a quota increase to move it"
+    )
+
+
+def _largest_saving_first(finding: Finding) -> tuple[bool, float, str]:
+    savings = finding.estimated_monthly_savings_usd
+    return (savings is None, -(savings or 0.0), finding.endpoint_name)
+
+
+def within_serverless_quotas(findings: list[Finding], snapshot: ScanSnapshot) -> list[Finding]:
+    """`findings` (one region's) with every migrate_serverless move the quotas cannot take blocked by the
+    reason. The moves take the headroom largest saving first (the order choose_actions asks in), so the
+    plan never proposes more serverless moves than the headroom allows; a smaller move that still fits
+    after a larger one was refused is proposed. A move already blocked for another reason takes no
+    headroom, but says so too when the quota alone would refuse it. A move whose endpoint still waits on
+    an open approval (decide.plan.hold_back, after this) takes its headroom too: approved, it will use it.
+    Without quotas in the snapshot the AWS defaults are assumed (as apply does when it cannot read them)."""
+    quotas = snapshot.serverless_quotas or ServerlessQuotas.defaults(NOT_READ_NOTE)
+    endpoints_in_use, concurrency_in_use = serverless_in_use(snapshot)
+    moves = sorted(
+        (i for i, f in enumerate(findings) if f.action == Action.MIGRATE_SERVERLESS),
+        key=lambda i: _largest_saving_first(findings[i]),
+    )
+    judged = list(findings)
+    taken_endpoints = taken_concurrency = 0
+    for index in moves:
+        finding = findings[index]
+        needed = _max_concurrency(finding)
+        region = snapshot.region
+        blocker = _over_quota(
+            region,
+            quotas.endpoints,
+            in_use=endpoints_in_use,
+            taken=taken_endpoints,
+            needed=1,
+            what="endpoints",
+        ) or _over_quota(
+            region,
+            quotas.concurrency,
+            in_use=concurrency_in_use,
+            taken=taken_concurrency,
+            needed=needed,
+            what="concurrency",
+        )
+        if blocker is not None:
+            judged[index] = finding.model_copy(update={"blocked_by": [*finding.blocked_by, blocker]})
+        elif not finding.blocked_by:
+            taken_endpoints += 1
+            taken_concurrency += needed
+    return judged
