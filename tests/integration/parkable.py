@@ -54,9 +54,12 @@ def create_state_table(aws: EmulatedAws) -> None:
     )
 
 
-def create_idle_endpoint_with_autoscaling(aws: EmulatedAws, *, metrics: bool = True) -> None:
+def create_idle_endpoint_with_autoscaling(
+    aws: EmulatedAws, *, metrics: bool = True, cpu_stops_at: datetime | None = None
+) -> None:
     """Idle for 14 days (CPU reported every hour, no invocations), with a scalable target, a
-    target-tracking policy and a scheduled action: everything a park must give back."""
+    target-tracking policy and a scheduled action: everything a park must give back. CPU keeps reporting
+    after the scan until NOW (the re-check reads it) or until `cpu_stops_at`."""
     create_endpoint(
         aws.client("sagemaker"),
         name=NAME,
@@ -65,16 +68,19 @@ def create_idle_endpoint_with_autoscaling(aws: EmulatedAws, *, metrics: bool = T
         created_days_ago=40,
         now=NOW,
     )
-    window_start = SCANNED_AT.replace(minute=0, second=0, microsecond=0) - timedelta(hours=LOOKBACK_HOURS)
-    if metrics:
+    window_end = SCANNED_AT.replace(minute=0, second=0, microsecond=0)
+    # Without `metrics` the scan is already made: only what comes after it is written.
+    start = window_end - timedelta(hours=LOOKBACK_HOURS) if metrics else window_end
+    hours = int(((cpu_stops_at or NOW) - start) / timedelta(hours=1))
+    if hours > 0:
         put_hourly_metrics(
             aws.client("cloudwatch"),
             endpoint=NAME,
             variant="AllTraffic",
-            start=window_start,
-            hours=LOOKBACK_HOURS,
-            cpu=[1.5] * LOOKBACK_HOURS,
-            memory=[22.0] * LOOKBACK_HOURS,
+            start=start,
+            hours=hours,
+            cpu=[1.5] * hours,
+            memory=[22.0] * hours,
         )
     autoscaling = aws.client("application-autoscaling")
     register_scalable_target(autoscaling, NAME, "AllTraffic", 1, 4)
@@ -88,11 +94,11 @@ def create_idle_endpoint_with_autoscaling(aws: EmulatedAws, *, metrics: bool = T
     )
 
 
-def fresh(aws: EmulatedAws, *, metrics: bool = True) -> None:
+def fresh(aws: EmulatedAws, *, metrics: bool = True, cpu_stops_at: datetime | None = None) -> None:
     """`metrics=False` when the scan is already made: the re-check reads only what came after it."""
     aws.reset()
     create_state_table(aws)
-    create_idle_endpoint_with_autoscaling(aws, metrics=metrics)
+    create_idle_endpoint_with_autoscaling(aws, metrics=metrics, cpu_stops_at=cpu_stops_at)
 
 
 def scanned_park_action(aws: EmulatedAws, *, action_id: str = "a1") -> ProposedAction:

@@ -21,12 +21,12 @@ import pytest
 from emulated_aws.fleet import put_hourly_metrics
 from emulated_aws.server import EmulatedAws
 from endpoint_optimizer.act import apply
-from endpoint_optimizer.act.night import night_prefix, park_tonight, restore_morning
+from endpoint_optimizer.act.night import park_tonight, restore_morning
 from endpoint_optimizer.act.park import _settle as settle_park
 from endpoint_optimizer.act.schedule import NightParkSetup, ScheduleSteps
 from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.models import ActionResult, Intent, ProposedAction
-from endpoint_optimizer.models.change import NightState
+from endpoint_optimizer.models.change import NightState, night_prefix
 from tests.integration.apply_driver import SKIP_TAG, drive
 from tests.integration.faults import LambdaDied, clients_for
 from tests.integration.parkable import TABLE, table_of

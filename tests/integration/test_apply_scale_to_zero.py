@@ -133,6 +133,7 @@ def seed_inference_components(aws: EmulatedAws, *, metrics: bool) -> None:
             cpu=[1.0] * LOOKBACK_HOURS,
             memory=[25.0] * LOOKBACK_HOURS,
         )
+    put_cpu_since_scan(aws, IC_ENDPOINT, 1.0)
 
 
 def seed_async(aws: EmulatedAws, *, metrics: bool) -> None:
@@ -167,6 +168,21 @@ def seed_async(aws: EmulatedAws, *, metrics: bool) -> None:
             cpu=[4.0] * LOOKBACK_HOURS,
             memory=[30.0] * LOOKBACK_HOURS,
         )
+    put_cpu_since_scan(aws, ASYNC_ENDPOINT, 4.0)
+
+
+def put_cpu_since_scan(aws: EmulatedAws, endpoint: str, cpu: float) -> None:
+    """CPU keeps reporting from the scan's window end to NOW: the re-check before an idle action reads the
+    last 24 hours of it (an endpoint whose metrics stopped is refused)."""
+    hours = int((NOW - (WINDOW_START + timedelta(hours=LOOKBACK_HOURS))) / timedelta(hours=1))
+    put_hourly_metrics(
+        aws.client("cloudwatch"),
+        endpoint=endpoint,
+        variant="AllTraffic",
+        start=WINDOW_START + timedelta(hours=LOOKBACK_HOURS),
+        hours=hours,
+        cpu=[cpu] * hours,
+    )
 
 
 SEEDS = {IC_ENDPOINT: seed_inference_components, ASYNC_ENDPOINT: seed_async}

@@ -108,6 +108,31 @@ def test_traffic_that_cloudwatch_cannot_vouch_for_refuses_the_park(
     assert serving_state(emulated) is not None
 
 
+def test_endpoint_whose_cpu_stopped_reporting_is_not_parked(aws: EmulatedAws) -> None:
+    # GIVEN an idle endpoint whose CPUUtilization stopped 2 days before the approval: the scan (a day
+    # earlier) still counted CPU on 13+ of 14 days and proposed the park, as a history carried forward would
+    fresh(aws, cpu_stops_at=NOW - timedelta(days=2))
+    action = scanned_park_action(aws)
+    before = serving_state(aws)
+    # WHEN the approved park starts (the apply workflow's Start)
+    with pytest.raises(ActionRefused) as refusal:
+        park(Clients(region=aws.region), action)
+    # THEN it is refused with the reason, and nothing was deleted or stored
+    assert str(refusal.value) == (
+        f"{NAME}: CPUUtilization has not reported since 2026-11-28T11:00:00+00:00 on variant AllTraffic: "
+        "an endpoint without its metrics cannot be told apart from an unmonitored one; left alone"
+    )
+    assert serving_state(aws) == before
+    assert table_item(aws, f"SNAPSHOT#{NAME}") == []
+
+
+def test_endpoint_whose_cpu_still_reports_is_parked(emulated: EmulatedAws, action: ProposedAction) -> None:
+    # GIVEN the same idle endpoint with CPU reported up to the hour before the approval
+    # WHEN the approved park starts THEN it is parked as before
+    assert park(Clients(region=emulated.region), action).outcome == "applied"
+    assert serving_state(emulated) is None
+
+
 def test_finding_without_scan_facts_is_refused(emulated: EmulatedAws, action: ProposedAction) -> None:
     bare = action.model_copy(update={"finding": action.finding.model_copy(update={"scan": None})})
     with pytest.raises(ActionRefused, match="no scan facts"):
@@ -350,9 +375,10 @@ def test_restore_finds_the_snapshot_through_the_intent_when_the_park_died_before
     # GIVEN a park that died after the delete and before its ledger entry, and no Catch ran
     before = serving_state(emulated)
     clients = Clients(region=emulated.region)
-    die_before(clients, "PutItem", nth=3)
+    die_before(clients, "TransactWriteItems", nth=1)  # the ledger entry and its month index, written together
     with pytest.raises(_Died):
         park(clients, action)
+    assert serving_state(emulated) is None  # the delete happened
     assert table_of(Clients(region=emulated.region)).ledger(NAME) == []
     # WHEN a person runs restore THEN the intent names the snapshot, and the endpoint is back
     restore_parked(Clients(region=emulated.region))

@@ -1,6 +1,7 @@
 """What a change reads from AWS before it touches anything, at the wire (botocore Stubber: any other call,
 or other parameters, fails the test): the park's DescribeEndpoint by name and ListTags by ARN, the
-re-check's GetMetricData of the traffic since the scan, and the status read of endpoint_state; and what
+re-check's GetMetricData of the traffic since the scan and, for an idle action, of each variant's CPU in
+the last day, and the status read of endpoint_state; and what
 each answer or error becomes (a refusal with a reason, "gone", or the error itself)."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ MODIFIED = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
 WINDOW_END = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # where the scan's metrics stopped
 NOW = datetime(2026, 12, 1, 9, 15, 20, tzinfo=UTC)  # the approval came the next morning
 NEXT_MINUTE = datetime(2026, 12, 1, 9, 16, tzinfo=UTC)
+THIS_HOUR = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def stubbed(service: str) -> Iterator[Stubber]:
@@ -112,6 +114,42 @@ def traffic(*values: float, status: str = "Complete", query_id: str = "v0") -> d
     return {
         "MetricDataResults": [
             {"Id": query_id, "Timestamps": stamps, "Values": list(values), "StatusCode": status}
+        ]
+    }
+
+
+def cpu_request() -> dict[str, Any]:
+    """The idle action's CPU read: hourly Maximum of the variant's CPUUtilization from the scan's window start
+    to the end of the current hour, newest first."""
+    return {
+        "MetricDataQueries": [
+            {
+                "Id": "cpu0",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "/aws/sagemaker/Endpoints",
+                        "MetricName": "CPUUtilization",
+                        "Dimensions": [
+                            {"Name": "EndpointName", "Value": NAME},
+                            {"Name": "VariantName", "Value": "AllTraffic"},
+                        ],
+                    },
+                    "Period": 3600,
+                    "Stat": "Maximum",
+                },
+                "ReturnData": True,
+            }
+        ],
+        "StartTime": WINDOW_END - timedelta(days=14),
+        "EndTime": THIS_HOUR + timedelta(hours=1),
+        "ScanBy": "TimestampDescending",
+    }
+
+
+def cpu(*stamps: datetime, status: str = "Complete") -> dict[str, Any]:
+    return {
+        "MetricDataResults": [
+            {"Id": "cpu0", "Timestamps": list(stamps), "Values": [1.5] * len(stamps), "StatusCode": status}
         ]
     }
 
@@ -202,7 +240,8 @@ def test_the_recheck_asks_for_each_variants_and_components_traffic_from_the_scan
 ) -> None:
     """GIVEN an endpoint unchanged since the scan, hosting a component WHEN the re-check runs THEN one
     GetMetricData: one-minute Sums per variant (endpoint and variant name) and per component, from where
-    the scan's metrics stopped to the end of the current minute; no traffic lets the park go on."""
+    the scan's metrics stopped to the end of the current minute; no traffic, and CPU that reported an hour
+    ago (the second GetMetricData), let the park go on."""
     cloudwatch.add_response(
         "get_metric_data",
         {
@@ -216,6 +255,7 @@ def test_the_recheck_asks_for_each_variants_and_components_traffic_from_the_scan
             traffic_query("c0", {"InferenceComponentName": "ic-1"}),
         ),
     )
+    cloudwatch.add_response("get_metric_data", cpu(THIS_HOUR - timedelta(hours=1)), cpu_request())
     run_recheck(sagemaker, cloudwatch, finding(components=("ic-1",)), described(), {})
 
 
@@ -275,9 +315,64 @@ def test_an_endpoint_not_as_the_scan_saw_it_is_refused_before_any_traffic_read(
 
 def test_a_naive_last_modified_time_is_read_as_utc(sagemaker: Stubber, cloudwatch: Stubber) -> None:
     cloudwatch.add_response("get_metric_data", traffic(), traffic_request(ANY))
+    cloudwatch.add_response("get_metric_data", cpu(THIS_HOUR), cpu_request())
     run_recheck(
         sagemaker, cloudwatch, finding(), described(LastModifiedTime=MODIFIED.replace(tzinfo=None)), {}
     )
+
+
+# ---- CPU still reporting (idle is not unmonitored) ---------------------------------------------------
+@pytest.mark.parametrize("idle", [Action.PARK, Action.SCALE_TO_ZERO])
+def test_an_idle_action_on_an_endpoint_whose_cpu_stopped_reporting_is_refused_naming_the_last_datapoint(
+    sagemaker: Stubber, cloudwatch: Stubber, idle: Action
+) -> None:
+    """GIVEN no traffic since the scan but CPUUtilization last reported 2 days ago (the scan's history
+    carried the series forward, so the finding still counts 14 of 14 days) WHEN an idle action is re-checked
+    THEN it is refused: without its metrics an idle endpoint cannot be told from an unmonitored one."""
+    cloudwatch.add_response("get_metric_data", traffic(), traffic_request(ANY))
+    last = THIS_HOUR - timedelta(days=2)
+    cloudwatch.add_response("get_metric_data", cpu(last, last - timedelta(hours=1)), cpu_request())
+    with pytest.raises(
+        ActionRefused,
+        match="CPUUtilization has not reported since 2026-11-29T09:00:00\\+00:00 on variant AllTraffic: an "
+        "endpoint without its metrics cannot be told apart from an unmonitored one",
+    ):
+        run_recheck(sagemaker, cloudwatch, finding(idle), described(), {})
+
+
+def test_an_idle_action_on_an_endpoint_with_no_cpu_datapoint_at_all_is_refused(
+    sagemaker: Stubber, cloudwatch: Stubber
+) -> None:
+    cloudwatch.add_response("get_metric_data", traffic(), traffic_request(ANY))
+    cloudwatch.add_response("get_metric_data", cpu(), cpu_request())
+    with pytest.raises(ActionRefused, match="has not reported since before 2026-11-16T12:00:00\\+00:00"):
+        run_recheck(sagemaker, cloudwatch, finding(), described(), {})
+
+
+def test_cpu_that_reported_just_within_the_last_24_hours_lets_the_park_go_on(
+    sagemaker: Stubber, cloudwatch: Stubber
+) -> None:
+    cloudwatch.add_response("get_metric_data", traffic(), traffic_request(ANY))
+    cloudwatch.add_response("get_metric_data", cpu(THIS_HOUR - timedelta(hours=24)), cpu_request())
+    run_recheck(sagemaker, cloudwatch, finding(), described(), {})
+
+
+@pytest.mark.parametrize("status", ["PartialData", "Forbidden", "InternalError"])
+def test_cpu_cloudwatch_did_not_answer_completely_refuses_the_park(
+    sagemaker: Stubber, cloudwatch: Stubber, status: str
+) -> None:
+    cloudwatch.add_response("get_metric_data", traffic(), traffic_request(ANY))
+    cloudwatch.add_response("get_metric_data", cpu(THIS_HOUR, status=status), cpu_request())
+    with pytest.raises(ActionRefused, match="CPUUtilization of variant AllTraffic could not be read"):
+        run_recheck(sagemaker, cloudwatch, finding(), described(), {})
+
+
+def test_an_action_that_does_not_rest_on_idleness_reads_no_cpu(
+    sagemaker: Stubber, cloudwatch: Stubber
+) -> None:
+    """The CloudWatch Stubber has one answer: a CPU read would fail the test."""
+    cloudwatch.add_response("get_metric_data", traffic(), traffic_request(ANY))
+    run_recheck(sagemaker, cloudwatch, finding(Action.RIGHTSIZE), described(), {})
 
 
 # ---- endpoint_state ----------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from endpoint_optimizer.act.night import night_prefix
 from endpoint_optimizer.analysis import analyze_target
 from endpoint_optimizer.decide.pricing import bundled_price_book
 from endpoint_optimizer.infra.events import SummaryRequest
 from endpoint_optimizer.models import Action, LedgerEntry, Outcome, Plan, ScanSnapshot
+from endpoint_optimizer.models.change import night_prefix
 from endpoint_optimizer.notify.ledger_text import (
     MonthSavings,
     applied_changes,

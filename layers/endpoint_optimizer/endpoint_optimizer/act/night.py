@@ -30,16 +30,10 @@ from endpoint_optimizer.models import (
     ScanFacts,
     VariantFacts,
 )
-from endpoint_optimizer.models.change import NightRequest
+from endpoint_optimizer.models.change import NightRequest, night_prefix
 
 # The re-check's traffic window at night: invoked within the last hour -> not parked tonight.
 RECENT_TRAFFIC = timedelta(hours=1)
-
-
-def night_prefix(schedule_action_id: str) -> str:
-    """Every night's park of one schedule change has an action id starting so (the ledger tells them apart
-    from a park someone approved)."""
-    return f"{schedule_action_id}-night-"
 
 
 def night_action_id(request: NightRequest, now: datetime) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from endpoint_optimizer.act.endpoint_state import ActionRefused
-from endpoint_optimizer.models import Action, Finding
-from endpoint_optimizer.scan.metrics import invocations_since
+from endpoint_optimizer.models import Action, Finding, ScanFacts
+from endpoint_optimizer.scan.metrics import HOUR, UTILIZATION_NAMESPACE, Query, Signal, invocations_since
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -15,6 +15,15 @@ if TYPE_CHECKING:
 
 # Actions that rest on "no traffic": any invocation since the scan refuses them.
 IDLE_ACTIONS = (Action.PARK, Action.SCALE_TO_ZERO)
+
+# "Idle" is only told apart from "unmonitored" by utilisation still reporting. The scan's history carries a
+# quiet series forward from its last read (scan/history.py), so its "CPU reported on N days" can count days
+# it never saw: right before an idle action, CPUUtilization must have reported within this window.
+CPU_FRESHNESS = timedelta(hours=24)
+CPU_HOURLY_MAX = Signal("cpu_hourly_max", UTILIZATION_NAMESPACE, "CPUUtilization", "Maximum", HOUR)
+# "Data points with a period of 3600 seconds (1 hour) are available for 455 days (15 months)" (botocore
+# 1.43.127 cloudwatch/2010-08-01 StartTime documentation, read 2026-12-01): reading hourly back to the
+# scan's window start is always in range.
 
 
 def recheck(
@@ -67,6 +76,56 @@ def recheck(
             f"{name} in use since the scan: {invocations:,.0f} invocations since "
             f"{facts.metrics_window_end.isoformat()}; left alone"
         )
+    if finding.action in IDLE_ACTIONS:
+        _refuse_without_recent_cpu(cloudwatch, name, facts, now)
+
+
+def _refuse_without_recent_cpu(
+    cloudwatch: CloudWatchClient, name: str, facts: ScanFacts, now: datetime
+) -> None:
+    """One GetMetricData: each instance variant's hourly CPUUtilization Maximum from the scan's window
+    start (or 24 h back, if later) to the end of the current hour, newest first. Refuses when a variant has
+    no datapoint in the last 24 h, naming the last one it had. Serverless variants publish no utilisation."""
+    variants = [variant.name for variant in facts.variants if variant.instance_type]
+    if not variants:
+        return
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    cutoff = this_hour - CPU_FRESHNESS
+    start = min(facts.metrics_window_start, cutoff)
+    queries = [
+        Query(f"cpu{i}", name, variant, "variant", CPU_HOURLY_MAX) for i, variant in enumerate(variants)
+    ]
+    request: dict[str, Any] = {
+        "MetricDataQueries": [query.request() for query in queries],
+        "StartTime": start,
+        "EndTime": this_hour + timedelta(seconds=HOUR),
+        "ScanBy": "TimestampDescending",
+    }
+    latest: dict[str, datetime] = {}
+    status: dict[str, str] = {}
+    while True:
+        page = cloudwatch.get_metric_data(**request)
+        for result in page["MetricDataResults"]:
+            status[result["Id"]] = result.get("StatusCode", "Complete")
+            for stamp in map(_aware, result.get("Timestamps", [])):
+                latest[result["Id"]] = max(stamp, latest.get(result["Id"], stamp))
+        token = page.get("NextToken")
+        if not token:
+            break
+        request["NextToken"] = token
+    for query in queries:
+        if status.get(query.query_id) != "Complete":
+            raise ActionRefused(
+                f"{name}: CPUUtilization of variant {query.subject} could not be read from CloudWatch; "
+                "left alone"
+            )
+        last = latest.get(query.query_id)
+        if last is None or last < cutoff:
+            since = last.isoformat() if last else f"before {start.isoformat()} (more than 24 h)"
+            raise ActionRefused(
+                f"{name}: CPUUtilization has not reported since {since} on variant {query.subject}: an "
+                "endpoint without its metrics cannot be told apart from an unmonitored one; left alone"
+            )
 
 
 def _aware(value: datetime) -> datetime:

@@ -36,7 +36,7 @@ from typing import Any, Final, Literal
 from botocore.exceptions import ClientError
 
 from endpoint_optimizer.act.endpoint_state import ActionRefused, endpoint_status, error_code
-from endpoint_optimizer.act.night import night_prefix, parked_by_schedule
+from endpoint_optimizer.act.night import parked_by_schedule
 from endpoint_optimizer.act.park import _settle as settle_park
 from endpoint_optimizer.act.restore import restore
 from endpoint_optimizer.decide.night import PARK_AT_NIGHT_TAG, parse_window
@@ -45,7 +45,7 @@ from endpoint_optimizer.decide.thresholds import BUSINESS_HOURS
 from endpoint_optimizer.infra.clients import Clients
 from endpoint_optimizer.infra.stores import StateTable
 from endpoint_optimizer.models import Action, Finding, Intent, ProposedAction, WayBack
-from endpoint_optimizer.models.change import Change, Progress
+from endpoint_optimizer.models.change import Change, Progress, night_prefix
 from endpoint_optimizer.scan.inventory import variant_resource_id
 
 DIMENSION: Final[Literal["sagemaker:variant:DesiredInstanceCount"]] = "sagemaker:variant:DesiredInstanceCount"

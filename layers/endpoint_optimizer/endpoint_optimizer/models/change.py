@@ -81,6 +81,12 @@ class UndoState(Model):
     error: dict[str, str | None] | None = None
 
 
+def night_prefix(schedule_action_id: str) -> str:
+    """Every night's park of one schedule change has an action id starting so (the ledger tells them apart
+    from a park someone approved; realised savings count them within their schedule change)."""
+    return f"{schedule_action_id}-night-"
+
+
 class NightRequest(Model):
     """What a night-parking schedule (EventBridge Scheduler, act/schedule.py) starts the apply workflow with:
     park this endpoint for the night, or restore it in the morning, under the schedule change that made it."""

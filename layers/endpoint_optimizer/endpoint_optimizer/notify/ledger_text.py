@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from endpoint_optimizer.act.night import night_prefix
 from endpoint_optimizer.infra.stores.ledger import MONTHS_KEPT, LedgerStore, month_of
 from endpoint_optimizer.models import HOURS_PER_MONTH, Action, LedgerEntry
+from endpoint_optimizer.models.change import night_prefix
 from endpoint_optimizer.notify.slack import usd
 
 
