@@ -165,6 +165,7 @@ def test_busy_new_opted_out_and_unmonitored_endpoints_never_get_an_approval_requ
 
 
 def run_output(described: dict[str, Any]) -> dict[str, Any]:
+    assert "output" in described, described.get("failed_steps")
     output: dict[str, Any] = json.loads(described["output"])
     return output
 

@@ -174,7 +174,24 @@ class EmulatedAws(Service):
                 f"execution {execution_arn} still {described['status']} after {timeout_s} s"
             )
         result: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        if result["status"] != "SUCCEEDED":
+            # A failed run's reason is in its history (a Task's error and cause), not in DescribeExecution:
+            # kept on the result so a test's failure message can show it.
+            result["failed_steps"] = self.failed_steps(execution_arn)
         return result
+
+    def failed_steps(self, execution_arn: str) -> list[str]:
+        """Each failed Task or Lambda call of an execution: its error and cause (for failure messages)."""
+        sfn = self.client("stepfunctions")
+        events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        found = []
+        for event in events:
+            for key, details in event.items():
+                if key.endswith("FailedEventDetails") and isinstance(details, dict):
+                    found.append(
+                        f"{event['type']}: {details.get('error')}: {str(details.get('cause'))[:600]}"
+                    )
+        return found
 
     # -- internals ----------------------------------------------------------------------------------
     def _post(self, path: str, body: dict[str, Any] | None) -> Any:
