@@ -229,3 +229,13 @@ def test_the_series_counter_counts_every_query_of_every_get_metric_data_call() -
         cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=when, EndTime=when)  # type: ignore[arg-type]
     # THEN it counted the series requested while open
     assert counter.series == 5
+
+
+def test_the_metrics_namespace_does_not_depend_on_the_environment_the_module_was_imported_in() -> None:
+    """GIVEN a process that imported the package without POWERTOOLS_METRICS_NAMESPACE (the CLI, a test run,
+    the emulated Lambdas sharing one interpreter) THEN a handler's flush still has its namespace and service
+    (it raised "Must contain a metric namespace." in every later Lambda of that process)."""
+    from endpoint_optimizer.infra import metric_names
+    from endpoint_optimizer.infra.observability import metrics
+
+    assert (metrics.namespace, metrics.service) == (metric_names.NAMESPACE, metric_names.SERVICE)

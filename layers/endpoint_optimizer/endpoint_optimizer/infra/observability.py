@@ -1,4 +1,4 @@
-"""Logger, Tracer and Metrics, defined once (service name and namespace come from the environment), and
+"""Logger, Tracer and Metrics, defined once, and
 the few metrics a handler emits from what its step returned (names in `infra.metric_names`)."""
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+# The namespace and service are the code's constants (equal to the template's POWERTOOLS_* Globals, tested),
+# not read from the environment at import: a process that imported this module without those variables
+# (a CLI, a test, the emulated Lambdas sharing one interpreter) would otherwise flush with no namespace.
+metrics = Metrics(namespace=names.NAMESPACE, service=names.SERVICE)
 
 
 def account_id_of(function_arn: str) -> str:
