@@ -19,6 +19,7 @@ from emulated_aws.loop import ApprovalCard, click, rollback_alarm_fires_on_updat
 # The seeders, one endpoint per rung, are the harness's (`make demo` seeds them too); imported here under
 # the names other tests import them by.
 from emulated_aws.rungs import (
+    QUIET_HOUR_LEAD_MINUTES,
     Fleet,
     business_hours,
     idle_inference_components,
@@ -125,7 +126,8 @@ def approve(aws: EmulatedAws, stack: Stack, slack: SlackReceiver, name: str, run
         aws, stack, slack, approval_id=card.approval_id, user_id=APPROVER, signing_secret=SIGNING_SECRET
     )
     assert answer.status == 200, answer
-    described = aws.wait_for_execution(execution, timeout_s=120)
+    # up to QUIET_HOUR_LEAD_MINUTES more when the serverless move waits for the next (quiet) hour
+    described = aws.wait_for_execution(execution, timeout_s=120 + 60 * QUIET_HOUR_LEAD_MINUTES)
     assert described["status"] == "SUCCEEDED", _children(aws)
     output = json.loads(described["output"])
     (result,) = output["results"]

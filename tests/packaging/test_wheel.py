@@ -142,12 +142,10 @@ def test_the_installed_package_is_the_wheels_not_the_checkouts(fresh_venv: Path,
     assert Path(printed.strip()).is_relative_to(fresh_venv.parent / "lib")
 
 
-def test_the_installed_cli_offers_scan_restore_ledger_and_recommend_and_no_demo(
-    fresh_venv: Path, tmp_path: Path
-) -> None:
+def test_the_installed_cli_offers_its_commands_and_no_demo(fresh_venv: Path, tmp_path: Path) -> None:
     """GIVEN the wheel installed in a fresh venv
     WHEN endpoint-optimizer --help, scan --help and demo are run
-    THEN the commands are scan, restore, undo, ledger and recommend, scan explains its options, and demo is refused as unknown (the
+    THEN the commands are scan, restore, undo, ledger, approvals and recommend, scan explains its options, and demo is refused as unknown (the
     demo runs from a checkout: `make demo`).
     """
     top = installed(fresh_venv, "--help", cwd=tmp_path)
@@ -156,7 +154,7 @@ def test_the_installed_cli_offers_scan_restore_ledger_and_recommend_and_no_demo(
     commands = re.search(r"\{([a-z,-]+)\}", top.stdout)
 
     assert top.returncode == 0 and commands, top.stderr
-    assert commands.group(1).split(",") == ["scan", "restore", "undo", "ledger", "recommend"]
+    assert commands.group(1).split(",") == ["scan", "restore", "undo", "ledger", "approvals", "recommend"]
     assert scan.returncode == 0 and "--offline-prices" in scan.stdout, scan.stderr
     assert demo.returncode == 2
     assert "invalid choice: 'demo'" in demo.stderr

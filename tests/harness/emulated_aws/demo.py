@@ -33,6 +33,7 @@ from emulated_aws.loop import ApprovalCard, approval_cards, click, rollback_alar
 from emulated_aws.rungs import (
     FIXTURE_PRICE_SOURCE,
     GRAVITON_FIXTURE_PRICES,
+    QUIET_HOUR_LEAD_MINUTES,
     Fleet,
     idle_inference_components,
     on_x86,
@@ -114,9 +115,10 @@ def cut(line: str, width: int = 180) -> str:
 def wait_for_the_hour_to_turn_if_it_is_about_to(say: Callable[[str], None]) -> None:
     """The serverless move is applied in its endpoint's quietest hour, which the seeded traffic makes the
     hour the fleet is seeded in (emulated_aws.rungs.sporadic_small_model); the run reaches the apply some
-    30 s after seeding. Seeded in the hour's last 75 s, the apply would wait a day for that hour to come back."""
+    30 s after seeding. Seeded in the hour's last minutes, the quiet hour is the next one
+    (QUIET_HOUR_LEAD_MINUTES) and the apply would wait for it: the demo waits for the hour to turn instead."""
     left = 3600 - (time.time() % 3600)
-    if left < 75:
+    if left < QUIET_HOUR_LEAD_MINUTES * 60:
         say(f"  waiting {left:.0f} s for the hour to turn (the serverless move waits for its quiet hour)")
         time.sleep(left + 1)
 

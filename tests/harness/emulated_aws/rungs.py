@@ -51,6 +51,10 @@ OBSERVED_P99_MS = 40.0  # what the endpoints answer in today (CloudWatch ModelLa
 REQUESTS_PER_HOUR = 250.0
 XGBOOST_X86 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1"  # arm64 build known
 
+# How long before an hour ends a seeded sporadic endpoint's quiet hour becomes the next one (a run from
+# seeding to its change takes well under this).
+QUIET_HOUR_LEAD_MINUTES = 4
+
 
 @dataclass(frozen=True)
 class Fleet:
@@ -291,7 +295,10 @@ def sporadic_small_model(fleet: Fleet) -> str:
     answering in 40 ms, a sample payload tagged so Inference Recommender can confirm the move."""
     put_sample_payload(fleet.aws)
     name = fleet.endpoint("sporadic-quarterly-report", traffic="silent", tags={PAYLOAD_TAG: PAYLOAD_URL})
-    quiet = fleet.now.hour  # a run that straddles the hour waits a day for it ("Wait for the quiet hour")
+    # The quietest hour is the one the run applies in: seeded in an hour's last minutes, the run would start
+    # its change after the hour ended and wait a day ("Wait for the quiet hour"); the next hour then is the
+    # quiet one, and the workflow waits the few minutes to it.
+    quiet = (fleet.now + timedelta(minutes=QUIET_HOUR_LEAD_MINUTES)).hour
     _hourly(
         fleet,
         name,
