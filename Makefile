@@ -40,12 +40,10 @@ lint: $(STAMP) ## ruff + mypy
 	@for f in functions/*/app.py; do echo "mypy $$f"; $(BIN)/mypy $$f || exit 1; done
 
 .PHONY: unit
-# worksteal: an idle worker takes queued tests from a busy one (with the default, one worker was left with
-# the tail of slow e2e tests while three sat idle: 4+ minutes of a 10-minute budget).
 # 4 workers on 2 cores: the e2e and moto tests wait on the emulator's threads much of the time (a -n 2
 # run keeps the load near 1); measured 285 s at -n 4 against 402 s at -n 2 for the same 779 tests.
 unit: $(STAMP) ## pytest: unit, integration and end-to-end (the product, not the harness)
-	$(BIN)/pytest -n 4 --dist worksteal -q -m "not harness and not faults"
+	$(BIN)/pytest -n 4 -q -m "not harness and not faults"
 
 .PHONY: faults
 faults: $(STAMP) ## pytest: the exhaustive fault tables of every apply step (minutes; outside `make test`)
