@@ -4,29 +4,27 @@ one tick per Describe: emulated time, no sleeping)."""
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from emulated_aws.fleet import VariantSpec, create_endpoint, put_hourly_metrics
+from emulated_aws.fleet import VariantSpec
+from emulated_aws.rungs import (  # the same seeding the demo and the other e2e use
+    OBSERVED_P99_MS,
+    PAYLOAD_TAG,
+    XGBOOST_X86,
+    oversized_endpoint,
+    put_sample_payload,
+)
 from emulated_aws.server import EmulatedAws
 from emulated_aws.slack import SlackReceiver
 from emulated_aws.stack import Stack, deploy_stack
 from endpoint_optimizer.models import Finding, Plan
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import APPROVER, LOOKBACK_HOURS, SIGNING_SECRET, start_run
-
-PAYLOAD_TAG = "endpoint-optimizer:sample-payload"
-PAYLOAD_BUCKET = "e2e-sample-payloads"
-PAYLOAD_URL = f"s3://{PAYLOAD_BUCKET}/requests.tar.gz"
-OBSERVED_P99_MS = 40.0  # what the endpoint answers in today (CloudWatch ModelLatency, in microseconds)
-REQUESTS_PER_HOUR = 250.0
-XGBOOST_X86 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1"  # arm64 build known
+from tests.e2e.conftest import APPROVER, SIGNING_SECRET, start_run
 
 
 def deploy(aws: EmulatedAws, slack: SlackReceiver, **parameters: str) -> Stack:
@@ -49,69 +47,6 @@ def deploy(aws: EmulatedAws, slack: SlackReceiver, **parameters: str) -> Stack:
 def slack() -> Iterator[SlackReceiver]:
     with SlackReceiver() as receiver:
         yield receiver
-
-
-def put_sample_payload(aws: EmulatedAws) -> None:
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-        body = b"5.1,3.5,1.4,0.2\n"
-        info = tarfile.TarInfo("request-0001.csv")
-        info.size = len(body)
-        tar.addfile(info, io.BytesIO(body))
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=PAYLOAD_BUCKET)
-    s3.put_object(Bucket=PAYLOAD_BUCKET, Key="requests.tar.gz", Body=archive.getvalue())
-
-
-def oversized_endpoint(
-    aws: EmulatedAws,
-    name: str,
-    *,
-    observed_p99_ms: float = OBSERVED_P99_MS,
-    payload: bool = True,
-    variant: VariantSpec | None = None,
-    cpu: float = 40.0,
-) -> str:
-    """One ml.m5.xlarge whose CPU peaks at 10 % of the instance and memory at 30 %, steadily busy: the
-    ladder proposes rightsizing it to ml.m5.large, to be confirmed by a benchmark. (`variant` and `cpu`,
-    summed over the vCPUs as SageMaker publishes it, make another endpoint.)"""
-    now = datetime.now(UTC)
-    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=LOOKBACK_HOURS)
-    create_endpoint(
-        aws.client("sagemaker"),
-        name=name,
-        variants=[variant or VariantSpec(instance_type="ml.m5.xlarge")],
-        tags={PAYLOAD_TAG: PAYLOAD_URL} if payload else {},
-        created_days_ago=30,
-        now=now,
-        account_id=aws.account_id,
-    )
-    cloudwatch = aws.client("cloudwatch")
-    put_hourly_metrics(
-        cloudwatch,
-        endpoint=name,
-        variant="AllTraffic",
-        start=start,
-        hours=LOOKBACK_HOURS,
-        invocations=[REQUESTS_PER_HOUR] * LOOKBACK_HOURS,
-        cpu=[cpu] * LOOKBACK_HOURS,  # published CPUUtilization: 4 vCPUs, so 40 is 10 % of the instance
-        memory=[30.0] * LOOKBACK_HOURS,
-    )
-    dimensions = [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "AllTraffic"}]
-    cloudwatch.put_metric_data(
-        Namespace="AWS/SageMaker",
-        MetricData=[
-            {
-                "MetricName": "ModelLatency",
-                "Dimensions": dimensions,
-                "Timestamp": start + timedelta(hours=hour),
-                "Value": observed_p99_ms * 1000,  # CloudWatch's ModelLatency is in microseconds
-                "Unit": "Microseconds",
-            }
-            for hour in range(0, LOOKBACK_HOURS, 6)
-        ],
-    )
-    return name
 
 
 def run(aws: EmulatedAws, stack: Stack, name: str) -> dict[str, Any]:
